@@ -1,0 +1,90 @@
+"""The ``sound2video`` command line. Heavy libraries are imported inside the commands, so it starts fast."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+
+def _params_check(a: argparse.Namespace) -> None:
+    from .config import validate_all
+
+    out = validate_all(a.params, a.classes)
+    print(f"{a.params}: valid (profile {out['profile']!r}; sections {', '.join(s for s in out if s != 'profile')})")
+
+
+def _profile_list(a: argparse.Namespace) -> None:
+    from .profiles import available
+
+    for name in available(Path(a.config_dir)):
+        print(name)
+
+
+def _profile_use(a: argparse.Namespace) -> None:
+    from .profiles import use
+
+    src = use(a.name, Path(a.params), Path(a.config_dir), Path(a.classes))
+    print(f"{a.params} <- {src}; run `dvc repro` to rebuild")
+
+
+def _data_inspect(a: argparse.Namespace) -> None:
+    from .inspect_data import inspect_path
+
+    print(json.dumps(inspect_path(a.path), indent=2, default=str))
+
+
+def _data_classes(a: argparse.Namespace) -> None:
+    from .classes import ClassTable
+
+    for i, c in enumerate(ClassTable.read(a.classes).classes):
+        print(f"{i}\t{c.name}\t{c.prompt!r}\tVGG-Sound: {c.vggsound_label!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="sound2video", description="Sound-guided semantic video generation: data "
+                                "pipeline and tools. Stages run through `dvc repro` (see README.md).")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    params = sub.add_parser("params", help="validate params files").add_subparsers(dest="sub", required=True)
+    chk = params.add_parser("check", help="validate every section of a params file")
+    chk.add_argument("params", nargs="?", default="params.yaml")
+    chk.add_argument("--classes", default="data/classes.csv")
+    chk.set_defaults(func=_params_check)
+
+    prof = sub.add_parser("profile", help="list or switch profiles (configs/*.yaml)").add_subparsers(
+        dest="sub", required=True)
+    pl = prof.add_parser("list", help="list the available profiles")
+    pl.add_argument("--config-dir", default="configs")
+    pl.set_defaults(func=_profile_list)
+    pu = prof.add_parser("use", help="validate configs/NAME.yaml and copy it onto params.yaml")
+    pu.add_argument("name")
+    pu.add_argument("--params", default="params.yaml")
+    pu.add_argument("--config-dir", default="configs")
+    pu.add_argument("--classes", default="data/classes.csv")
+    pu.set_defaults(func=_profile_use)
+
+    data = sub.add_parser("data", help="inspect data").add_subparsers(dest="sub", required=True)
+    ins = data.add_parser("inspect", help="summarise a shard (.tar), a ledger (.parquet) or a folder of either")
+    ins.add_argument("path")
+    ins.set_defaults(func=_data_inspect)
+    cl = data.add_parser("classes", help="list the classes in data/classes.csv")
+    cl.add_argument("--classes", default="data/classes.csv")
+    cl.set_defaults(func=_data_classes)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .entry import run_main
+
+    args = build_parser().parse_args(argv)
+    return run_main(lambda: args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

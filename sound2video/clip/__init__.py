@@ -1,0 +1,1 @@
+"""The clip stage: source videos -> exact fixed-size audio-visual clips with quality flags."""

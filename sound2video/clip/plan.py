@@ -1,0 +1,65 @@
+"""Which clips to cut from a source video, or why none can be cut."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..config import ClipParams
+from ..media.probe import MediaInfo
+
+
+@dataclass(frozen=True)
+class ClipSpan:
+    index: int
+    start: float
+    end: float
+
+
+class Unclippable(Exception):
+    """The whole source is rejected; ``reason`` is a short code, ``detail`` the explanation."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def usable_duration(info: MediaInfo) -> float:
+    """The shortest of container, video and audio durations (a stream that ends early bounds every clip)."""
+    known = [d for d in (info.duration, info.video_duration, info.audio_duration) if d and d > 0]
+    return min(known) if known else 0.0
+
+
+def upscale_factor(info: MediaInfo, params: ClipParams) -> float:
+    w, h = info.display_size or (0, 0)
+    if not w or not h:
+        return math.inf
+    return max(params.width / w, params.height / h)
+
+
+def plan_clips(info: MediaInfo, params: ClipParams) -> list[ClipSpan]:
+    """Non-overlapping spans of ``clip_seconds``, at most ``clips_per_video``; raises Unclippable with a reason."""
+    if not info.has_video:
+        raise Unclippable("no_video_stream", "the source has no video stream")
+    if not info.has_audio:
+        raise Unclippable("no_audio_stream", "the source has no audio stream")
+    factor = upscale_factor(info, params)
+    if factor > 1 + 1e-9 and not params.allow_upscale:
+        w, h = info.display_size or (0, 0)
+        raise Unclippable(
+            "needs_upscale",
+            f"source {w}x{h} would need {factor:.2f}x upscaling to cover {params.width}x{params.height} "
+            "(set clip.allow_upscale to accept)",
+        )
+    total = usable_duration(info)
+    count = min(params.clips_per_video, int(math.floor(total / params.clip_seconds + 1e-6)))
+    if count < 1:
+        raise Unclippable("too_short", f"source lasts {total:.2f} s, shorter than one {params.clip_seconds:g} s clip")
+    step = params.clip_seconds if params.placement == "consecutive" else total / count
+    spans = []
+    for k in range(count):
+        # Starts fall on the output frame grid so that clip boundaries are frame-exact.
+        start = math.floor(k * step * params.fps + 1e-6) / params.fps
+        spans.append(ClipSpan(k, round(start, 6), round(start + params.clip_seconds, 6)))
+    return spans

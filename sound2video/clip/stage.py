@@ -1,0 +1,203 @@
+"""Run the clip stage over every downloaded video, in parallel, resumable per video."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import subprocess
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..config import ClipParams, load_section
+from ..fsutil import inside, sha256_file
+from ..ledger import Ledger, read_ledger_file
+from ..log import progress
+from ..media.probe import ProbeError, probe, require_ffmpeg
+from .checks import motion, scene_cuts, verify_outputs
+from .plan import Unclippable, plan_clips
+from .transcode import TranscodeError, transcode
+
+log = logging.getLogger(__name__)
+
+LEDGER_NAME = "ledger.parquet"
+LEDGER_COLUMNS = [
+    "video_id", "clip_index", "key", "class", "source_url", "source_kind", "status", "reason", "start", "end",
+    "mp4", "flac", "mp4_sha256", "flac_sha256", "mp4_bytes", "flac_bytes", "width", "height", "fps", "frames",
+    "sample_rate", "audio_samples", "channels", "scene_cut", "scene_cuts", "motion", "rms_dbfs", "fingerprint",
+]
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_version() -> str:
+    out = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, check=False).stdout
+    return out.splitlines()[0] if out else "unknown"
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """Hash of the code that makes clips (this package and the media helpers), like DVC's code deps."""
+    h = hashlib.sha256()
+    for folder in (Path(__file__).parent, Path(__file__).parent.parent / "media"):
+        for f in sorted(folder.glob("*.py")):
+            h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def fingerprint(params: ClipParams, source_sha256: str) -> str:
+    """Identifies everything that determines a video's clips: params, source bytes, ffmpeg build, clip code."""
+    blob = json.dumps({"params": params.model_dump(mode="json"), "source": source_sha256,
+                       "ffmpeg": ffmpeg_version(), "code": code_version()}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def clip_video(video: dict[str, Any], src: Path, out_dir: Path, params: ClipParams, fp: str) -> list[dict[str, Any]]:
+    """Cut one source video into clips; returns one ledger row per clip, or one row for a rejected source."""
+    base = {"video_id": video["id"], "class": video["class"], "source_url": video["url"],
+            "source_kind": video["source_kind"], "fingerprint": fp}
+    try:
+        spans = plan_clips(probe(src), params)
+    except ProbeError as e:
+        return [base | {"clip_index": -1, "key": video["id"], "status": "rejected", "reason": f"unreadable: {e}"}]
+    except Unclippable as e:
+        return [base | {"clip_index": -1, "key": video["id"], "status": "rejected", "reason": f"{e.reason}: {e.detail}"}]
+    rows = []
+    class_dir = out_dir / str(video["class"])
+    inside(out_dir, class_dir)
+    class_dir.mkdir(parents=True, exist_ok=True)
+    for span in spans:
+        key = f"{video['id']}_{span.index:03d}"
+        row = base | {"clip_index": span.index, "key": key, "start": span.start, "end": span.end}
+        rows.append(row | _cut_one(src, span.start, class_dir, key, out_dir, params))
+    return rows
+
+
+def _cut_one(src: Path, start: float, class_dir: Path, key: str, out_dir: Path, params: ClipParams) -> dict[str, Any]:
+    mp4, flac = class_dir / f"{key}.mp4", class_dir / f"{key}.flac"
+    tmp_mp4, tmp_flac = class_dir / f".{key}.tmp.mp4", class_dir / f".{key}.tmp.flac"
+    try:
+        result = transcode(src, start, tmp_mp4, tmp_flac, params)
+        check = verify_outputs(tmp_mp4, tmp_flac, params)
+        cuts = scene_cuts(result.frames, params.fps, params.scene)
+        move = motion(result.frames)
+        fields: dict[str, Any] = {
+            "width": check.width, "height": check.height, "fps": params.fps, "frames": check.frames,
+            "sample_rate": params.audio.sample_rate, "audio_samples": check.audio_samples,
+            "channels": params.audio.channels, "scene_cut": bool(cuts), "scene_cuts": len(cuts),
+            "motion": round(move, 4), "rms_dbfs": round(check.rms_dbfs, 2) if check.rms_dbfs > -1e9 else -999.0,
+        }
+        reason = None
+        if check.problems:
+            reason = "bad_output: " + "; ".join(check.problems)
+        elif check.rms_dbfs < params.silence_rms_dbfs:
+            reason = f"silent_audio: RMS {check.rms_dbfs:.1f} dBFS below {params.silence_rms_dbfs:g}"
+        elif move < params.freeze_max_change:
+            reason = f"frozen_picture: mean frame change {move:.3f} below {params.freeze_max_change:g}"
+        elif cuts and params.scene.policy == "drop":
+            reason = f"scene_cut: cut at frame(s) {cuts}"
+        if reason:
+            return fields | {"status": "rejected", "reason": reason}
+        tmp_mp4.replace(mp4)
+        tmp_flac.replace(flac)
+        return fields | {
+            "status": "ok", "reason": None,
+            "mp4": str(mp4.relative_to(out_dir)), "flac": str(flac.relative_to(out_dir)),
+            "mp4_sha256": sha256_file(mp4), "flac_sha256": sha256_file(flac),
+            "mp4_bytes": mp4.stat().st_size, "flac_bytes": flac.stat().st_size,
+        }
+    except (TranscodeError, ProbeError) as e:
+        return {"status": "rejected", "reason": f"transcode_failed: {e}"}
+    except Exception as e:  # noqa: BLE001 - one bad clip is recorded, never the end of the batch
+        log.exception("clip %s failed unexpectedly", key)
+        return {"status": "rejected", "reason": f"internal_error: {type(e).__name__}: {e}"}
+    finally:
+        for p in (tmp_mp4, tmp_flac):
+            p.unlink(missing_ok=True)
+
+
+def _video_done(ledger: Ledger, rows_by_video: dict[str, list[dict]], video_id: str, fp: str, out_dir: Path) -> bool:
+    rows = rows_by_video.get(video_id, [])
+    if not rows or any(r["fingerprint"] != fp or str(r["reason"]).startswith("internal_error") for r in rows):
+        return False
+    return all(r["status"] != "ok" or ((out_dir / r["mp4"]).is_file() and (out_dir / r["flac"]).is_file())
+               for r in rows)
+
+
+def run(params: ClipParams, downloads: pd.DataFrame, raw_dir: str | Path, out_dir: str | Path) -> pd.DataFrame:
+    """Clip every ``ok`` row of the download ledger; returns the clips ledger."""
+    require_ffmpeg()
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(out_dir / LEDGER_NAME, LEDGER_COLUMNS, key_columns=("video_id", "clip_index"))
+    videos = downloads[downloads["status"] == "ok"].sort_values("id").to_dict("records")
+    rows_by_video: dict[str, list[dict]] = {}
+    for r in ledger.rows():
+        rows_by_video.setdefault(r["video_id"], []).append(r)
+    todo, fps_ = [], {}
+    for v in videos:
+        fp = fingerprint(params, v["sha256"])
+        fps_[v["id"]] = fp
+        if not _video_done(ledger, rows_by_video, v["id"], fp, out_dir):
+            todo.append(v)
+    log.info("clip: %d source videos, %d to clip, %d workers", len(videos), len(todo), params.workers)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=params.workers) as pool:
+        futures = {
+            pool.submit(_redo_video, v, rows_by_video.get(v["id"], []), raw_dir, out_dir, params, fps_[v["id"]]): v
+            for v in todo
+        }
+        with progress(total=len(futures), desc="clip", unit="video") as bar:
+            for fut in as_completed(futures):
+                for row in fut.result():
+                    ledger.record(row)
+                bar.update()
+    keep = {(r["video_id"], r["clip_index"]) for r in ledger.rows()
+            if r["video_id"] in fps_ and r["fingerprint"] == fps_[r["video_id"]]}
+    _prune(out_dir, ledger, keep)
+    df = ledger.finalise(keep)
+    counts = Counter(df["status"])
+    log.info("clip: %s in %.1f s", dict(sorted(counts.items())), time.monotonic() - started)
+    reasons = Counter(str(r).split(":")[0] for r in df.loc[df["status"] != "ok", "reason"]).most_common()
+    for reason, n in reasons:
+        log.info("  %5d x %s", n, reason)
+    if videos and not counts.get("ok"):
+        raise RuntimeError(f"clip: no clip succeeded ({', '.join(f'{n} x {r}' for r, n in reasons)}); "
+                           f"see {out_dir / LEDGER_NAME}")
+    return df
+
+
+def _redo_video(video: dict[str, Any], old_rows: list[dict[str, Any]], raw_dir: Path, out_dir: Path,
+                params: ClipParams, fp: str) -> list[dict[str, Any]]:
+    for r in old_rows:  # stale clips of this video (other params) go before new ones are cut
+        if r["status"] == "ok":
+            for col in ("mp4", "flac"):
+                (out_dir / r[col]).unlink(missing_ok=True)
+    src = raw_dir / video["path"]
+    inside(raw_dir, src)
+    return clip_video(video, src, out_dir, params, fp)
+
+
+def _prune(out_dir: Path, ledger: Ledger, keep: set[tuple]) -> None:
+    owned = {r[c] for r in ledger.rows() if (r["video_id"], r["clip_index"]) in keep and r["status"] == "ok"
+             for c in ("mp4", "flac")}
+    for f in sorted(out_dir.rglob("*")):
+        if f.is_file() and f.suffix in (".mp4", ".flac") and str(f.relative_to(out_dir)) not in owned:
+            f.unlink()
+    for d in sorted((p for p in out_dir.iterdir() if p.is_dir()), reverse=True):
+        if not any(d.iterdir()):
+            shutil.rmtree(d)
+
+
+def main(params_path: str, raw_dir: str, out_dir: str) -> None:
+    """Stage entry: validate the ``clip`` section, read the download ledger, then run."""
+    from ..download.stage import LEDGER_NAME as DOWNLOAD_LEDGER
+
+    params = load_section(params_path, "clip")
+    run(params, read_ledger_file(Path(raw_dir) / DOWNLOAD_LEDGER, "download"), raw_dir, out_dir)

@@ -1,0 +1,1 @@
+"""The download stage: manifest items -> validated media files + a ledger row each."""

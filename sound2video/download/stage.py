@@ -1,0 +1,169 @@
+"""Run the download stage: fetch every manifest item once, validate it, and keep a ledger row per item."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..classes import ClassTable
+from ..config import DownloadParams, load_section
+from ..fsutil import inside, sha256_file
+from ..ledger import Ledger
+from ..log import progress
+from ..media.probe import ProbeError, probe, require_ffmpeg
+
+log = logging.getLogger(__name__)
+
+LEDGER_NAME = "ledger.parquet"
+PARTIAL_DIR = ".partial"
+LEDGER_COLUMNS = [
+    "id", "url", "class", "source_kind", "start", "end", "status", "reason", "attempts", "path", "sha256", "bytes",
+    "width", "height", "fps", "duration", "vcodec", "acodec", "sample_rate", "channels",
+]
+
+
+class DownloadStageError(RuntimeError):
+    """Too few items succeeded; the message summarises failures by reason."""
+
+
+def _needs_work(prev: dict[str, Any] | None, out_dir: Path, max_attempts: int) -> bool:
+    if prev is None:
+        return True
+    if prev["status"] == "ok":
+        path = out_dir / str(prev["path"])
+        return not (path.is_file() and path.stat().st_size == prev["bytes"])
+    if prev["status"] == "transient":
+        return int(prev["attempts"] or 0) < max_attempts
+    return False
+
+
+def fetch_item(item: dict[str, Any], params: DownloadParams, out_dir: Path) -> dict[str, Any]:
+    """Fetch one item into ``out_dir/<id>.mp4`` and return its ledger fields (never raises for item errors)."""
+    final = out_dir / f"{item['id']}.mp4"
+    work = out_dir / PARTIAL_DIR / item["id"]
+    inside(out_dir, final)
+    inside(out_dir, work)
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    row: dict[str, Any] = {"status": "ok", "reason": None}
+    try:
+        media = _fetch_to(work, item, params)
+        info = probe(media)
+        if not info.has_video:
+            return {"status": "rejected", "reason": "no video stream"}
+        w, h = info.display_size or (0, 0)
+        if min(w, h) < params.min_height:
+            return {"status": "rejected", "reason": f"resolution {w}x{h} below the minimum {params.min_height}p"}
+        row.update(info.as_ledger_fields())
+        row.update(sha256=sha256_file(media), bytes=media.stat().st_size, path=final.name)
+        media.replace(final)  # complete and probed: only now does it get its final name
+        return row
+    except ProbeError as e:
+        return {"status": "rejected", "reason": f"downloaded file is unreadable: {e}"}
+    except Exception as e:  # noqa: BLE001 - any item failure becomes a ledger row, never a crashed stage
+        from .ytdlp import classify_error
+
+        status, reason = classify_error(e)
+        return {"status": status, "reason": reason}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _fetch_to(work: Path, item: dict[str, Any], params: DownloadParams) -> Path:
+    kind = item["source_kind"]
+    if kind == "synthetic":
+        from ..sources.synthetic import render_video
+
+        name, index = item["url"].removeprefix("synthetic://").split("?")[0].split("/")
+        out = work / "media.mp4"
+        render_video(out, name, int(index), params.source.synthetic)  # type: ignore[arg-type]
+        return out
+    if kind == "local_folder":
+        src = Path(item["url"])
+        out = work / f"media{src.suffix.lower()}"
+        shutil.copyfile(src, out)
+        return out
+    from .ytdlp import download
+
+    start = item.get("start")
+    end = item.get("end")
+    use_ranges = params.source.use_ranges and start == start and end == end and start is not None
+    return download(item["url"], params, work, start if use_ranges else None, end if use_ranges else None)
+
+
+def run(params: DownloadParams, classes: ClassTable, out_dir: str | Path) -> pd.DataFrame:
+    """Download every item of the configured source into ``out_dir``; returns the ledger."""
+    from ..sources import read_manifest
+
+    require_ffmpeg()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out_dir / PARTIAL_DIR, ignore_errors=True)  # leftovers of a killed run are never trusted
+    manifest = read_manifest(params, classes)
+    if params.source.limit:
+        manifest = manifest.head(params.source.limit)
+    if manifest.empty:
+        raise DownloadStageError(f"the {params.source.kind} source gave no items for classes {params.classes}")
+    ledger = Ledger(out_dir / LEDGER_NAME, LEDGER_COLUMNS)
+    todo = []
+    for item in manifest.to_dict("records"):
+        base = {k: item[k] for k in ("id", "url", "source_kind", "start", "end")} | {"class": item["label"]}
+        if item["reject_reason"]:
+            ledger.record(base | {"status": "rejected", "reason": item["reject_reason"], "attempts": 0})
+        elif _needs_work(ledger.get(item["id"]), out_dir, params.max_attempts):
+            todo.append((item, base))
+    log.info("download: %d items, %d to fetch, %d workers", len(manifest), len(todo), params.workers)
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=params.workers) as pool:
+        futures = {pool.submit(fetch_item, item, params, out_dir): (item, base) for item, base in todo}
+        with progress(total=len(futures), desc="download", unit="video") as bar:
+            for fut in as_completed(futures):
+                item, base = futures[fut]
+                prev = ledger.get(item["id"])
+                attempts = int(prev["attempts"] or 0) + 1 if prev else 1
+                ledger.record(base | {"attempts": attempts} | fut.result())
+                bar.update()
+    keep = {(i,) for i in manifest["id"]}
+    _prune_orphans(out_dir, ledger, keep)
+    df = ledger.finalise(keep)
+    shutil.rmtree(out_dir / PARTIAL_DIR, ignore_errors=True)
+    _report(df, params.min_success_ratio, time.monotonic() - started)
+    return df
+
+
+def _prune_orphans(out_dir: Path, ledger: Ledger, keep: set[tuple]) -> None:
+    """Remove media files that no current ledger row owns, so the output is a function of params and inputs."""
+    owned = {r["path"] for r in ledger.rows() if (r["id"],) in keep and r["status"] == "ok"}
+    for f in sorted(out_dir.glob("*.mp4")):
+        if f.name not in owned:
+            log.warning("download: removing %s (not in the current manifest or not ok)", f.name)
+            f.unlink()
+
+
+def _report(df: pd.DataFrame, min_ratio: float, seconds: float) -> None:
+    counts = Counter(df["status"])
+    ratio = counts.get("ok", 0) / max(len(df), 1)
+    log.info("download: %s in %.1f s; success ratio %.3f", dict(sorted(counts.items())), seconds, ratio)
+    failed = df[df["status"] != "ok"]
+    by_reason = Counter(f"{s}: {r}" for s, r in zip(failed["status"], failed["reason"]))
+    for reason, n in by_reason.most_common(10):
+        log.info("  %5d x %s", n, reason)
+    if ratio < min_ratio:
+        lines = "\n".join(f"  {n} x {r}" for r, n in by_reason.most_common(10))
+        raise DownloadStageError(
+            f"only {counts.get('ok', 0)} of {len(df)} items succeeded (ratio {ratio:.3f} < min_success_ratio "
+            f"{min_ratio}); the ledger is kept and a rerun retries transient failures. Failures by reason:\n{lines}"
+        )
+
+
+def main(params_path: str, classes_csv: str, out_dir: str) -> None:
+    """Stage entry: validate the ``download`` section, then run."""
+    params = load_section(params_path, "download", classes_csv)
+    run(params, ClassTable.read(classes_csv), out_dir)

@@ -1,0 +1,129 @@
+"""yt-dlp through its Python API: options from params, and failures sorted into statuses."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from ..config import DownloadParams
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT_PATTERNS = re.compile(
+    r"HTTP Error (429|403|5\d\d)|not a bot|try again later|timed out|timeout|temporarily|Connection (reset|refused"
+    r"|aborted)|Remote end closed|IncompleteRead|rate.?limit|Read timed out|Network is unreachable",
+    re.IGNORECASE,
+)
+_UNAVAILABLE_PATTERNS = re.compile(
+    r"HTTP Error (404|410|401)|Video unavailable|Private video|removed|terminated|not available in your country"
+    r"|blocked it|Sign in to confirm your age|does not exist|Unsupported URL|no longer available|copyright",
+    re.IGNORECASE,
+)
+_FORMAT_PATTERN = re.compile(r"Requested format is not available", re.IGNORECASE)
+
+
+def parse_rate(rate: str | None) -> int | None:
+    if not rate:
+        return None
+    scale = {"K": 1024, "M": 1024**2, "G": 1024**3}
+    unit = rate[-1].upper()
+    return int(float(rate[:-1]) * scale[unit]) if unit in scale else int(float(rate))
+
+
+class _QuietLogger:
+    """Collects yt-dlp's messages instead of printing them; errors are kept for the ledger."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def debug(self, msg: str) -> None:
+        pass
+
+    def info(self, msg: str) -> None:
+        pass
+
+    def warning(self, msg: str) -> None:
+        log.debug("yt-dlp: %s", msg)
+
+    def error(self, msg: str) -> None:
+        self.errors.append(msg)
+
+
+def build_options(params: DownloadParams, workdir: Path, start: float | None, end: float | None,
+                  logger: Any) -> dict[str, Any]:
+    """YoutubeDL options; the API's own defaults are 0 retries and no sleeps, so everything is explicit."""
+    opts: dict[str, Any] = {
+        "format": params.format,
+        "format_sort": list(params.format_sort),
+        "merge_output_format": "mp4",
+        "paths": {"home": str(workdir), "temp": str(workdir)},
+        "outtmpl": {"default": "media.%(ext)s"},
+        "retries": params.retries,
+        "fragment_retries": params.fragment_retries,
+        "extractor_retries": params.extractor_retries,
+        "socket_timeout": params.socket_timeout,
+        "sleep_interval_requests": params.sleep_requests,
+        "sleep_interval": params.sleep_interval,
+        "max_sleep_interval": params.max_sleep_interval or None,
+        "ratelimit": parse_rate(params.rate_limit),
+        "noplaylist": True,
+        "noprogress": True,
+        "quiet": True,
+        "no_warnings": True,
+        "logger": logger,
+        "overwrites": True,
+        "ignoreerrors": False,
+        "cachedir": False,
+    }
+    if start is not None and end is not None:
+        from yt_dlp.utils import download_range_func
+
+        opts["download_ranges"] = download_range_func(None, [(float(start), float(end))])
+        opts["force_keyframes_at_cuts"] = True
+    return {k: v for k, v in opts.items() if v is not None}
+
+
+def classify_error(exc: BaseException) -> tuple[str, str]:
+    """Return (status, reason) for a failed download: 'unavailable', 'transient' or 'rejected'."""
+    cause = exc
+    exc_info = getattr(exc, "exc_info", None)
+    if exc_info and exc_info[1] is not None:
+        cause = exc_info[1]
+    status_code = getattr(cause, "status", None) or getattr(getattr(cause, "response", None), "status", None)
+    text = f"{exc} {cause}"
+    reason = _short(str(exc) or repr(cause))
+    if isinstance(status_code, int):
+        if status_code in (401, 404, 410):
+            return "unavailable", reason
+        if status_code in (403, 429) or status_code >= 500:
+            return "transient", reason
+    if _FORMAT_PATTERN.search(text):
+        return "rejected", "no format matches the format selection (below the minimum resolution?): " + reason
+    if _TRANSIENT_PATTERNS.search(text):
+        return "transient", reason
+    if _UNAVAILABLE_PATTERNS.search(text) or getattr(cause, "expected", False):
+        return "unavailable", reason
+    return "transient", reason
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text).replace("\n", " ").strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def download(url: str, params: DownloadParams, workdir: Path, start: float | None = None,
+             end: float | None = None) -> Path:
+    """Download ``url`` into ``workdir`` and return the finished media file. Raises on failure."""
+    import yt_dlp
+
+    logger = _QuietLogger()
+    with yt_dlp.YoutubeDL(build_options(params, workdir, start, end, logger)) as ydl:
+        ydl.download([url])
+    done = sorted(p for p in workdir.iterdir()
+                  if p.is_file() and p.name.startswith("media.") and not p.name.endswith((".part", ".ytdl", ".temp")))
+    merged = [p for p in done if p.suffix == ".mp4"]
+    if not (merged or done):
+        raise RuntimeError("yt-dlp finished without an output file" + (f": {logger.errors[-1]}" if logger.errors else ""))
+    return (merged or done)[0]

@@ -1,0 +1,1 @@
+"""The shard stage: ok clips -> per-split WebDataset tars, a shard index and a data card."""

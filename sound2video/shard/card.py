@@ -1,0 +1,86 @@
+"""The data card: what the data set holds, as JSON (DVC metrics) and as readable Markdown."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+
+
+def _reason_code(reason: Any) -> str:
+    return str(reason).split(":")[0] if reason else "unknown"
+
+
+def build_card(profile: str, samples: pd.DataFrame, clips: pd.DataFrame, downloads: pd.DataFrame,
+               shards: list[dict[str, Any]], class_names: list[str]) -> dict[str, Any]:
+    """Summarise the sharded data set. ``samples`` has one row per sharded clip with a ``split`` column."""
+    kinds = sorted(set(downloads["source_kind"].dropna()))
+    per_split: dict[str, Any] = {}
+    for split in ("train", "val", "test"):
+        part = samples[samples["split"] == split]
+        per_split[split] = {
+            "clips": int(len(part)),
+            "videos": int(part["video_id"].nunique()),
+            "hours": round(float((part["frames"] / part["fps"]).sum()) / 3600, 4) if len(part) else 0.0,
+            "per_class": {c: int((part["class"] == c).sum()) for c in class_names},
+        }
+    dl_failed = downloads[downloads["status"] != "ok"]
+    clip_rejected = clips[clips["status"] != "ok"]
+    sizes = sorted({f"{int(w)}x{int(h)}" for w, h in zip(samples["width"], samples["height"])})
+    return {
+        "profile": profile,
+        "synthetic": kinds == ["synthetic"],
+        "note": ("SYNTHETIC offline demo data rendered by sound2video, not the paper's Landscape data set"
+                 if kinds == ["synthetic"] else f"built from sources: {', '.join(kinds)}"),
+        "source_kinds": kinds,
+        "classes": class_names,
+        "clips": int(len(samples)),
+        "videos": int(samples["video_id"].nunique()),
+        "hours": round(float((samples["frames"] / samples["fps"]).sum()) / 3600, 4) if len(samples) else 0.0,
+        "resolution": sizes[0] if len(sizes) == 1 else sizes,
+        "fps": sorted({int(v) for v in samples["fps"]}),
+        "sample_rate": sorted({int(v) for v in samples["sample_rate"]}),
+        "scene_cut_flagged": int(samples["scene_cut"].fillna(False).astype(bool).sum()),
+        "splits": per_split,
+        "downloads": {"total": int(len(downloads)), **{k: int(v) for k, v in sorted(Counter(downloads["status"]).items())}},
+        "rejects": {
+            "download": {f"{s}: {r}": int(n) for (s, r), n in sorted(Counter(
+                zip(dl_failed["status"], dl_failed["reason"].map(_reason_code))).items())},
+            "clip": {k: int(v) for k, v in sorted(Counter(clip_rejected["reason"].map(_reason_code)).items())},
+        },
+        "shards": {"count": len(shards), "bytes": int(sum(s["bytes"] for s in shards))},
+    }
+
+
+def render_markdown(card: dict[str, Any]) -> str:
+    """A readable version of the card."""
+    lines = [f"# Data card ({card['profile']} profile)", ""]
+    if card["synthetic"]:
+        lines += [f"> **{card['note']}.**", ""]
+    else:
+        lines += [card["note"] + ".", ""]
+    res = card["resolution"] if isinstance(card["resolution"], str) else ", ".join(card["resolution"])
+    lines += [
+        f"- {card['clips']} clips from {card['videos']} source videos, {card['hours']:.3f} hours",
+        f"- resolution {res}, fps {card['fps']}, audio {card['sample_rate']} Hz",
+        f"- clips flagged with a scene cut: {card['scene_cut_flagged']}",
+        f"- shards: {card['shards']['count']} ({card['shards']['bytes'] / 1e6:.1f} MB)",
+        "",
+        "## Clips per class and split",
+        "",
+        "| class | train | val | test |",
+        "|---|---:|---:|---:|",
+    ]
+    for c in card["classes"]:
+        lines.append(f"| {c} | " + " | ".join(str(card["splits"][s]["per_class"][c]) for s in ("train", "val", "test"))
+                     + " |")
+    lines.append("| **total** | " + " | ".join(str(card["splits"][s]["clips"]) for s in ("train", "val", "test"))
+                 + " |")
+    lines += ["", "## Rejected", "", f"Downloads: {card['downloads']}", ""]
+    for stage in ("download", "clip"):
+        for reason, n in card["rejects"][stage].items():
+            lines.append(f"- {stage}: {reason}: {n}")
+    if not any(card["rejects"].values()):
+        lines.append("- none")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,39 @@
+"""Deterministic train/val/test assignment by source video, stratified by class."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+
+def _rank_key(seed: int, video_id: str) -> str:
+    return hashlib.sha256(f"{seed}:{video_id}".encode()).hexdigest()
+
+
+def split_counts(n: int, ratios: dict[str, float]) -> dict[str, int]:
+    """Largest-remainder apportionment of ``n`` items to the ratios (ties broken by split name)."""
+    exact = {s: n * r for s, r in ratios.items()}
+    counts = {s: math.floor(v) for s, v in exact.items()}
+    left = n - sum(counts.values())
+    for s in sorted(exact, key=lambda s: (-(exact[s] - counts[s]), s))[:left]:
+        counts[s] += 1
+    return counts
+
+
+def assign_splits(videos_by_class: dict[str, list[str]], ratios: dict[str, float], seed: int) -> dict[str, str]:
+    """Map every video id to a split. No video is in two splits; every clip of a video follows its video.
+
+    Within a class, videos are ordered by a seeded hash of their id and cut by largest-remainder counts, so the
+    result depends only on the set of ids, the ratios and the seed.
+    """
+    order = [s for s in ("train", "val", "test") if s in ratios]
+    out: dict[str, str] = {}
+    for cls in sorted(videos_by_class):
+        ids = sorted(set(videos_by_class[cls]), key=lambda v: _rank_key(seed, v))
+        counts = split_counts(len(ids), {s: ratios[s] for s in order})
+        pos = 0
+        for split in order:
+            for vid in ids[pos:pos + counts[split]]:
+                out[vid] = split
+            pos += counts[split]
+    return out

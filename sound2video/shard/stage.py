@@ -1,0 +1,101 @@
+"""Run the shard stage: split ok clips by source video and write deterministic WebDataset tars."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+
+from ..classes import ClassTable
+from ..config import ShardParams, load_section, read_yaml
+from ..fsutil import write_json_atomic, write_text_atomic
+from ..ledger import read_ledger_file
+from ..log import progress
+from .card import build_card, render_markdown
+from .split import assign_splits
+from .write import write_split
+
+log = logging.getLogger(__name__)
+
+INDEX_NAME = "index.json"
+
+
+def sample_json(row: dict[str, Any], classes: ClassTable, split: str) -> dict[str, Any]:
+    """The ``json`` member of a sample."""
+    return {
+        "key": row["key"], "class": row["class"], "cls": classes.index(row["class"]),
+        "prompt": classes[row["class"]].prompt, "split": split,
+        "source_id": row["video_id"], "source_url": row["source_url"], "source_kind": row["source_kind"],
+        "clip_index": int(row["clip_index"]), "start": float(row["start"]), "end": float(row["end"]),
+        "fps": int(row["fps"]), "frames": int(row["frames"]), "width": int(row["width"]),
+        "height": int(row["height"]), "sample_rate": int(row["sample_rate"]),
+        "audio_samples": int(row["audio_samples"]), "channels": int(row["channels"]),
+        "scene_cut": bool(row["scene_cut"]),
+    }
+
+
+def _samples(rows: pd.DataFrame, clips_dir: Path, classes: ClassTable, split: str, bar: Any) -> Iterator[dict]:
+    for row in rows.to_dict("records"):
+        yield {
+            "__key__": row["key"],
+            "mp4": (clips_dir / row["mp4"]).read_bytes(),
+            "flac": (clips_dir / row["flac"]).read_bytes(),
+            "json": json.dumps(sample_json(row, classes, split), sort_keys=True).encode(),
+            "cls": str(classes.index(row["class"])).encode(),
+        }
+        bar.update()
+
+
+def run(params: ShardParams, profile: str, classes: ClassTable, downloads: pd.DataFrame, clips: pd.DataFrame,
+        clips_dir: str | Path, out_dir: str | Path, card_json: str | Path, card_md: str | Path) -> dict[str, Any]:
+    """Write shards into ``out_dir`` (replaced atomically as a whole) and the data card; returns the card."""
+    clips_dir, out_dir = Path(clips_dir), Path(out_dir)
+    ok = clips[clips["status"] == "ok"].copy()
+    if ok.empty:
+        raise ValueError("no ok clips to shard: the clips ledger has none (see `sound2video data inspect` on it)")
+    unknown = sorted(set(ok["class"]) - set(classes.names))
+    if unknown:
+        raise ValueError(f"clips ledger has classes {unknown} that are not in the class table")
+    videos_by_class = {c: sorted(g["video_id"].unique()) for c, g in ok.groupby("class")}
+    split_of = assign_splits(videos_by_class, dict(params.splits), params.split_seed)
+    ok["split"] = ok["video_id"].map(split_of)
+    ok = ok.sort_values("key", kind="stable")
+    if ok["key"].duplicated().any():
+        raise ValueError(f"duplicate clip keys: {sorted(ok.loc[ok['key'].duplicated(), 'key'])[:5]}")
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    index: list[dict[str, Any]] = []
+    with progress(total=len(ok), desc="shard", unit="clip") as bar:
+        for split in ("train", "val", "test"):
+            rows = ok[ok["split"] == split]
+            if len(rows):
+                index += write_split(_samples(rows, clips_dir, classes, split, bar), tmp, split,
+                                     params.max_samples_per_shard, params.max_bytes_per_shard)
+    write_json_atomic(tmp / INDEX_NAME, {"shards": index, "samples": int(len(ok))})
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    tmp.rename(out_dir)
+    card = build_card(profile, ok, clips, downloads, index, classes.names)
+    write_json_atomic(card_json, card)
+    write_text_atomic(card_md, render_markdown(card))
+    log.info("shard: %d clips in %d shards (%s)", len(ok), len(index),
+             ", ".join(f"{s}={card['splits'][s]['clips']}" for s in ("train", "val", "test")))
+    return card
+
+
+def main(params_path: str, classes_csv: str, raw_dir: str, clips_dir: str, out_dir: str, card_json: str) -> None:
+    """Stage entry: validate the ``shard`` section, read both ledgers, then run. card.md goes beside card.json."""
+    from ..clip.stage import LEDGER_NAME as CLIPS_LEDGER
+    from ..download.stage import LEDGER_NAME as DOWNLOAD_LEDGER
+
+    params = load_section(params_path, "shard")
+    profile = str(read_yaml(params_path).get("profile", "custom"))
+    run(params, profile, ClassTable.read(classes_csv),
+        read_ledger_file(Path(raw_dir) / DOWNLOAD_LEDGER, "download"),
+        read_ledger_file(Path(clips_dir) / CLIPS_LEDGER, "clip"),
+        clips_dir, out_dir, card_json, str(Path(card_json).with_suffix(".md")))

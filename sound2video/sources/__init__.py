@@ -1,0 +1,40 @@
+"""Source manifests: every reader returns a pandas table with one row per item to fetch.
+
+Columns: ``id`` (safe key), ``url``, ``label`` (class name, or None if it did not resolve), ``start``, ``end``
+(seconds or NaN), ``source_kind``, ``reject_reason`` (None for valid rows). Rows are sorted by id and unique.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..classes import ClassTable
+from ..config import DownloadParams
+
+MANIFEST_COLUMNS = ["id", "url", "label", "start", "end", "source_kind", "reject_reason"]
+
+
+def read_manifest(params: DownloadParams, classes: ClassTable) -> pd.DataFrame:
+    """Read the configured source into a manifest restricted to ``params.classes``."""
+    from . import authors_csv, local_folder, synthetic_manifest, vggsound
+
+    src = params.source
+    if src.kind == "synthetic":
+        df = synthetic_manifest.read(src.synthetic, params.classes)  # type: ignore[arg-type]
+    elif src.kind == "authors_csv":
+        df = authors_csv.read(src, classes)
+    elif src.kind == "vggsound_csv":
+        df = vggsound.read(src, classes)
+    else:
+        df = local_folder.read(src, classes)
+    return finalise(df, params.classes, keep_unknown=src.kind in ("authors_csv", "local_folder"))
+
+
+def finalise(df: pd.DataFrame, wanted: list[str], keep_unknown: bool) -> pd.DataFrame:
+    """Apply the class selection, drop duplicate ids (first wins), sort by id."""
+    df = df.reindex(columns=MANIFEST_COLUMNS)
+    unknown = df["label"].isna()
+    df.loc[unknown & df["reject_reason"].isna(), "reject_reason"] = "unknown class label"
+    keep = df["label"].isin(wanted) | (unknown & keep_unknown)
+    df = df[keep].drop_duplicates("id", keep="first")
+    return df.sort_values("id", kind="stable").reset_index(drop=True)

@@ -1,0 +1,73 @@
+"""The synthetic audio-visual source: deterministic class-specific videos, rendered offline with ffmpeg."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from ..config import SyntheticParams
+from .synthetic_audio import SOUNDS, render_audio
+from .synthetic_picture import PICTURES
+
+INTERNAL_WIDTH = 192  # pictures are drawn this wide, then scaled up by ffmpeg
+
+
+def synthetic_url(name: str, index: int, seed: int) -> str:
+    return f"synthetic://{name}/{index}?seed={seed}"
+
+
+def rng_for(name: str, index: int, seed: int) -> np.random.Generator:
+    """One independent, reproducible stream per (seed, class, video)."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode()), index])
+
+
+def resolution_for(params: SyntheticParams, index: int) -> tuple[int, int]:
+    return tuple(params.resolutions[index % len(params.resolutions)])  # type: ignore[return-value]
+
+
+def render_video(out: Path, name: str, index: int, params: SyntheticParams) -> None:
+    """Render one synthetic video (H.264 + AAC in mp4) for class ``name`` to ``out``.
+
+    The same (seed, class, index, params) and the same ffmpeg build give the same bytes.
+    """
+    if name not in PICTURES or name not in SOUNDS:
+        raise KeyError(f"no synthetic renderer for class {name!r}; known: {sorted(PICTURES)}")
+    width, height = resolution_for(params, index)
+    iw = INTERNAL_WIDTH
+    ih = max(2, int(round(iw * height / width / 2)) * 2)
+    rng = rng_for(name, index, params.seed)
+    audio = render_audio(name, rng, params.duration_seconds, params.sample_rate)
+    frame = PICTURES[name](rng, ih, iw, params.fps)
+    n_frames = int(round(params.duration_seconds * params.fps))
+    with tempfile.TemporaryDirectory(prefix="s2v-syn-") as tmp:
+        wav = Path(tmp) / "audio.wav"
+        sf.write(wav, audio, params.sample_rate, subtype="PCM_16")
+        cmd = [
+            "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{iw}x{ih}", "-r", str(params.fps), "-i", "pipe:0",
+            "-i", str(wav),
+            "-map", "0:v", "-map", "1:a",
+            "-vf", f"scale={width}:{height}:flags=bicubic,format=yuv420p",
+            "-c:v", "libx264", "-preset", "ultrafast", "-crf", str(params.crf), "-threads", "1",
+            "-c:a", "aac", "-b:a", "128k",
+            "-frames:v", str(n_frames),
+            "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
+            "-f", "mp4", str(out),
+        ]
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdin is not None
+        try:
+            for i in range(n_frames):
+                pixels = np.clip(frame(i) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+                proc.stdin.write(pixels.tobytes())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+        if proc.wait() != 0:
+            raise RuntimeError(f"ffmpeg failed rendering synthetic {name} #{index}: {err.strip()[-500:]}")

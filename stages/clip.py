@@ -1,0 +1,14 @@
+"""DVC stage `clip`: cut downloaded videos into exact audio-visual clips plus a clips ledger."""
+
+import argparse
+
+from sound2video.clip import stage
+from sound2video.entry import exit_with
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--raw", required=True, help="the download stage's folder")
+    ap.add_argument("--out", required=True, help="folder for clips and ledger.parquet")
+    a = ap.parse_args()
+    exit_with(lambda: stage.main(a.params, a.raw, a.out))

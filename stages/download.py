@@ -1,0 +1,14 @@
+"""DVC stage `download`: fetch the configured source into a folder of media files plus a ledger."""
+
+import argparse
+
+from sound2video.download import stage
+from sound2video.entry import exit_with
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--classes", default="data/classes.csv")
+    ap.add_argument("--out", required=True, help="folder for media files and ledger.parquet")
+    a = ap.parse_args()
+    exit_with(lambda: stage.main(a.params, a.classes, a.out))
