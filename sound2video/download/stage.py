@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import time
 from collections import Counter
@@ -115,7 +116,7 @@ def run(params: DownloadParams, classes: ClassTable, out_dir: str | Path) -> pd.
     todo = []
     for item in manifest.to_dict("records"):
         base = {k: item[k] for k in ("id", "url", "source_kind", "start", "end")} | {"class": item["label"]}
-        if item["reject_reason"]:
+        if isinstance(item["reject_reason"], str):  # NaN/None mean valid
             ledger.record(base | {"status": "rejected", "reason": item["reject_reason"], "attempts": 0})
         elif _needs_work(ledger.get(item["id"]), out_dir, params.max_attempts):
             todo.append((item, base))
@@ -147,12 +148,17 @@ def _prune_orphans(out_dir: Path, ledger: Ledger, keep: set[tuple]) -> None:
             f.unlink()
 
 
+def reason_group(reason: object) -> str:
+    """A failure reason without the item-specific part ('[generic] abc: ...' -> '[generic] ...'), for summaries."""
+    return re.sub(r"\[(\w+)\] [^:]+: ", r"[\1] ", str(reason))
+
+
 def _report(df: pd.DataFrame, min_ratio: float, seconds: float) -> None:
     counts = Counter(df["status"])
     ratio = counts.get("ok", 0) / max(len(df), 1)
     log.info("download: %s in %.1f s; success ratio %.3f", dict(sorted(counts.items())), seconds, ratio)
     failed = df[df["status"] != "ok"]
-    by_reason = Counter(f"{s}: {r}" for s, r in zip(failed["status"], failed["reason"]))
+    by_reason = Counter(f"{s}: {reason_group(r)}" for s, r in zip(failed["status"], failed["reason"]))
     for reason, n in by_reason.most_common(10):
         log.info("  %5d x %s", n, reason)
     if ratio < min_ratio:

@@ -11,7 +11,7 @@ from ..classes import ClassTable
 from ..config import SourceParams
 from ..fsutil import safe_id
 from ..remote import resolve
-from .youtube import watch_url, youtube_id
+from .youtube import segment_id, watch_url, youtube_id
 
 
 def _seconds(value: object) -> float:
@@ -50,7 +50,7 @@ def read(src: SourceParams, classes: ClassTable) -> pd.DataFrame:
             url, base, reason = link, safe_id(link or "empty"), f"not a URL or YouTube id: {link!r}"
         if not math.isnan(start) and not math.isnan(end) and end <= start:
             reason = reason or f"end {end} is not after start {start}"
-        item_id = base if math.isnan(start) else f"{base}_{int(round(start)):06d}"
+        item_id = base if math.isnan(start) else segment_id(base, start)
         rows.append({"id": item_id, "url": url, "label": classes.resolve(r[cols.label]), "start": start,
                      "end": end, "source_kind": "authors_csv", "reject_reason": reason})
     return pd.DataFrame(rows)

@@ -7,7 +7,7 @@ import pandas as pd
 from ..classes import ClassTable
 from ..config import SourceParams
 from ..remote import resolve
-from .youtube import YOUTUBE_ID, watch_url
+from .youtube import YOUTUBE_ID, segment_id, watch_url
 
 VGGSOUND_COLUMNS = ["youtube_id", "start_seconds", "label", "split"]
 
@@ -31,9 +31,8 @@ def read(src: SourceParams, classes: ClassTable) -> pd.DataFrame:
             start, reason = float("nan"), f"bad start_seconds {r.start_seconds!r}"
         if not YOUTUBE_ID.match(r.youtube_id):
             reason = reason or f"bad YouTube id {r.youtube_id!r}"
-        start_key = int(round(start)) if start == start else 0
         rows.append({
-            "id": f"{r.youtube_id}_{start_key:06d}",
+            "id": segment_id(r.youtube_id, start if start == start else 0.0),
             "url": watch_url(r.youtube_id),
             "label": classes.resolve(r.label),
             "start": start,
