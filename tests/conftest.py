@@ -45,10 +45,10 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             return super().copyfile(source, outputfile)
         import time
 
-        while chunk := source.read(32 * 1024):
+        while chunk := source.read(64 * 1024):
             outputfile.write(chunk)
             outputfile.flush()
-            time.sleep(0.25)
+            time.sleep(0.2)
 
 
 @pytest.fixture

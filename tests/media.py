@@ -29,12 +29,13 @@ def make_video(path: Path, size: tuple[int, int] = (1280, 720), seconds: float =
     return path
 
 
-def make_scene_cut(path: Path, size: tuple[int, int] = (1280, 720), seconds: float = 2.0, fps: int = 10) -> Path:
-    """First half testsrc2, second half a mandelbrot zoom: a hard cut in the middle."""
+def make_scene_cut(path: Path, size: tuple[int, int] = (1280, 720), seconds: float = 3.0, fps: int = 10,
+                   cut_at: float = 0.7) -> Path:
+    """testsrc2 until ``cut_at`` seconds, then a mandelbrot zoom: one hard cut."""
     w, h = size
-    half = seconds / 2
+    half = seconds - cut_at
     ffmpeg(
-        "-f", "lavfi", "-i", f"testsrc2=s={w}x{h}:r={fps}:d={half}",
+        "-f", "lavfi", "-i", f"testsrc2=s={w}x{h}:r={fps}:d={cut_at}",
         "-f", "lavfi", "-i", f"mandelbrot=s={w}x{h}:r={fps}",
         "-f", "lavfi", "-i", f"sine=frequency=300:sample_rate=48000:duration={seconds}",
         "-filter_complex", f"[1:v]trim=duration={half},setpts=PTS-STARTPTS[b];[0:v][b]concat=n=2:v=1:a=0[v]",

@@ -11,11 +11,12 @@ def _rank_key(seed: int, video_id: str) -> str:
 
 
 def split_counts(n: int, ratios: dict[str, float]) -> dict[str, int]:
-    """Largest-remainder apportionment of ``n`` items to the ratios (ties broken by split name)."""
+    """Largest-remainder apportionment of ``n`` items to the ratios (ties go to the split listed first)."""
     exact = {s: n * r for s, r in ratios.items()}
-    counts = {s: math.floor(v) for s, v in exact.items()}
+    counts = {s: math.floor(v + 1e-9) for s, v in exact.items()}
     left = n - sum(counts.values())
-    for s in sorted(exact, key=lambda s: (-(exact[s] - counts[s]), s))[:left]:
+    order = list(ratios)
+    for s in sorted(exact, key=lambda s: (-round(exact[s] - counts[s], 9), order.index(s)))[:left]:
         counts[s] += 1
     return counts
 

@@ -52,9 +52,9 @@ def _bursts(rng: Rng, n: int, sr: int, rate: float, lo: float, hi: float, tau: t
 
 
 def thunderstorm(rng: Rng, n: int, sr: int) -> np.ndarray:
-    rumble = band_noise(rng, n, sr, 20, 160) * 0.25
-    claps = _bursts(rng, n, sr, 0.35, 25, 400, (0.6, 1.6), (0.6, 1.0))
-    rain = band_noise(rng, n, sr, 3000, 9000) * 0.04
+    rumble = band_noise(rng, n, sr, 20, 160) * 0.3
+    claps = _bursts(rng, n, sr, 0.6, 25, 400, (0.6, 1.6), (0.6, 1.0))
+    rain = band_noise(rng, n, sr, 3000, 9000) * 0.1
     return rumble + claps + rain
 
 
@@ -66,8 +66,9 @@ def waterfall_burbling(rng: Rng, n: int, sr: int) -> np.ndarray:
 
 def volcano_eruption(rng: Rng, n: int, sr: int) -> np.ndarray:
     roar = band_noise(rng, n, sr, 30, 300) * 0.6
+    lava_hiss = band_noise(rng, n, sr, 1000, 3000) * 0.15
     blasts = _bursts(rng, n, sr, 0.5, 40, 2500, (0.3, 0.9), (0.7, 1.0))
-    return roar + blasts
+    return roar + lava_hiss + blasts
 
 
 def squishing_water(rng: Rng, n: int, sr: int) -> np.ndarray:
