@@ -187,3 +187,18 @@ def test_plan_spread_and_consecutive(awkward_sources):
     assert [s.start for s in consecutive] == [0.0, 1.0]
     with pytest.raises(Unclippable, match="too_short"):
         plan_clips(info, params(clip_seconds=3))
+
+
+def test_interrupted_video_is_redone(awkward_sources, tmp_path):
+    """A run killed between two clips of one video leaves a partial ledger; the rerun completes that video."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "good.mp4").write_bytes((awkward_sources / "good.mp4").read_bytes())
+    p, out = params(), tmp_path / "out"
+    full = run(p, downloads_for(src), src, out)
+    partial = full[full["clip_index"] == 0]
+    partial.to_parquet(out / "ledger.parquet", index=False)
+    (out / full.iloc[1]["mp4"]).unlink()
+    again = run(p, downloads_for(src), src, out)
+    assert list(again["status"]) == ["ok", "ok"] and list(again["mp4_sha256"]) == list(full["mp4_sha256"])
+    assert (out / again.iloc[1]["mp4"]).is_file()

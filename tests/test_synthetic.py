@@ -84,3 +84,24 @@ def test_rendered_video_is_byte_identical_and_as_configured(tmp_path, index, siz
 def test_unknown_class_has_no_renderer(tmp_path):
     with pytest.raises(KeyError, match="no synthetic renderer for class 'lava_lamp'"):
         render_video(tmp_path / "x.mp4", "lava_lamp", 0, SyntheticParams())
+
+
+def test_download_stage_rerenders_when_synthetic_params_change(tmp_path, repo_root, monkeypatch):
+    from sound2video.classes import ClassTable
+    from sound2video.config import DownloadParams
+    from sound2video.download.stage import run
+
+    monkeypatch.chdir(repo_root)
+
+    def params(duration: float) -> DownloadParams:
+        return DownloadParams.model_validate({
+            "classes": ["raining"], "min_height": 180, "workers": 1,
+            "source": {"kind": "synthetic", "synthetic": {"videos_per_class": 1, "duration_seconds": duration,
+                                                          "resolutions": [[320, 180]], "fps": 10,
+                                                          "sample_rate": 16000}}})
+
+    first = run(params(1.0), ClassTable.read(), tmp_path).iloc[0]
+    same = run(params(1.0), ClassTable.read(), tmp_path).iloc[0]
+    assert same["sha256"] == first["sha256"] and same["attempts"] == 1  # nothing redone
+    longer = run(params(2.0), ClassTable.read(), tmp_path).iloc[0]
+    assert longer["sha256"] != first["sha256"] and abs(longer["duration"] - 2.0) < 0.1

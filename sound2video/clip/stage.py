@@ -32,6 +32,7 @@ LEDGER_COLUMNS = [
     "video_id", "clip_index", "key", "class", "source_url", "source_kind", "status", "reason", "start", "end",
     "mp4", "flac", "mp4_sha256", "flac_sha256", "mp4_bytes", "flac_bytes", "width", "height", "fps", "frames",
     "sample_rate", "audio_samples", "channels", "scene_cut", "scene_cuts", "motion", "rms_dbfs", "fingerprint",
+    "planned",
 ]
 
 
@@ -58,25 +59,39 @@ def fingerprint(params: ClipParams, source_sha256: str) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def clip_video(video: dict[str, Any], src: Path, out_dir: Path, params: ClipParams, fp: str) -> list[dict[str, Any]]:
-    """Cut one source video into clips; returns one ledger row per clip, or one row for a rejected source."""
+def plan_video(video: dict[str, Any], old_rows: list[dict[str, Any]], raw_dir: Path, out_dir: Path,
+               params: ClipParams, fp: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Probe and plan one source video: returns (clip jobs, ledger rows for a rejected source).
+
+    Stale clips of the video (made with other params or code) are deleted first.
+    """
+    for r in old_rows:
+        if r["status"] == "ok":
+            for col in ("mp4", "flac"):
+                (out_dir / r[col]).unlink(missing_ok=True)
+    src = raw_dir / video["path"]
+    inside(raw_dir, src)
     base = {"video_id": video["id"], "class": video["class"], "source_url": video["url"],
             "source_kind": video["source_kind"], "fingerprint": fp}
+    reject = base | {"clip_index": -1, "key": video["id"], "status": "rejected", "planned": 0}
     try:
         spans = plan_clips(probe(src), params)
     except ProbeError as e:
-        return [base | {"clip_index": -1, "key": video["id"], "status": "rejected", "reason": f"unreadable: {e}"}]
+        return [], [reject | {"reason": f"unreadable: {e}"}]
     except Unclippable as e:
-        return [base | {"clip_index": -1, "key": video["id"], "status": "rejected", "reason": f"{e.reason}: {e.detail}"}]
-    rows = []
+        return [], [reject | {"reason": f"{e.reason}: {e.detail}"}]
     class_dir = out_dir / str(video["class"])
     inside(out_dir, class_dir)
     class_dir.mkdir(parents=True, exist_ok=True)
-    for span in spans:
-        key = f"{video['id']}_{span.index:03d}"
-        row = base | {"clip_index": span.index, "key": key, "start": span.start, "end": span.end}
-        rows.append(row | _cut_one(src, span.start, class_dir, key, out_dir, params))
-    return rows
+    jobs = [base | {"clip_index": sp.index, "key": f"{video['id']}_{sp.index:03d}", "start": sp.start,
+                    "end": sp.end, "planned": len(spans), "_src": src, "_dir": class_dir} for sp in spans]
+    return jobs, []
+
+
+def cut_clip(job: dict[str, Any], out_dir: Path, params: ClipParams) -> dict[str, Any]:
+    """Cut one planned clip; returns its ledger row."""
+    row = {k: v for k, v in job.items() if not k.startswith("_")}
+    return row | _cut_one(job["_src"], job["start"], job["_dir"], job["key"], out_dir, params)
 
 
 def _cut_one(src: Path, start: float, class_dir: Path, key: str, out_dir: Path, params: ClipParams) -> dict[str, Any]:
@@ -126,6 +141,8 @@ def _video_done(ledger: Ledger, rows_by_video: dict[str, list[dict]], video_id: 
     rows = rows_by_video.get(video_id, [])
     if not rows or any(r["fingerprint"] != fp or str(r["reason"]).startswith("internal_error") for r in rows):
         return False
+    if rows[0]["clip_index"] != -1 and len(rows) != rows[0]["planned"]:
+        return False  # interrupted half-way through this video
     return all(r["status"] != "ok" or ((out_dir / r["mp4"]).is_file() and (out_dir / r["flac"]).is_file())
                for r in rows)
 
@@ -149,14 +166,17 @@ def run(params: ClipParams, downloads: pd.DataFrame, raw_dir: str | Path, out_di
     log.info("clip: %d source videos, %d to clip, %d workers", len(videos), len(todo), params.workers)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=params.workers) as pool:
-        futures = {
-            pool.submit(_redo_video, v, rows_by_video.get(v["id"], []), raw_dir, out_dir, params, fps_[v["id"]]): v
-            for v in todo
-        }
-        with progress(total=len(futures), desc="clip", unit="video") as bar:
-            for fut in as_completed(futures):
-                for row in fut.result():
-                    ledger.record(row)
+        # Scheduling is per clip, not per video, so that workers stay busy whatever the clips-per-video count.
+        plans = pool.map(lambda v: plan_video(v, rows_by_video.get(v["id"], []), raw_dir, out_dir, params,
+                                              fps_[v["id"]]), todo)
+        jobs = []
+        for video_jobs, rejected in plans:
+            for row in rejected:
+                ledger.record(row)
+            jobs += video_jobs
+        with progress(total=len(jobs), desc="clip", unit="clip") as bar:
+            for fut in as_completed([pool.submit(cut_clip, job, out_dir, params) for job in jobs]):
+                ledger.record(fut.result())
                 bar.update()
     keep = {(r["video_id"], r["clip_index"]) for r in ledger.rows()
             if r["video_id"] in fps_ and r["fingerprint"] == fps_[r["video_id"]]}
@@ -171,17 +191,6 @@ def run(params: ClipParams, downloads: pd.DataFrame, raw_dir: str | Path, out_di
         raise RuntimeError(f"clip: no clip succeeded ({', '.join(f'{n} x {r}' for r, n in reasons)}); "
                            f"see {out_dir / LEDGER_NAME}")
     return df
-
-
-def _redo_video(video: dict[str, Any], old_rows: list[dict[str, Any]], raw_dir: Path, out_dir: Path,
-                params: ClipParams, fp: str) -> list[dict[str, Any]]:
-    for r in old_rows:  # stale clips of this video (other params) go before new ones are cut
-        if r["status"] == "ok":
-            for col in ("mp4", "flac"):
-                (out_dir / r[col]).unlink(missing_ok=True)
-    src = raw_dir / video["path"]
-    inside(raw_dir, src)
-    return clip_video(video, src, out_dir, params, fp)
 
 
 def _prune(out_dir: Path, ledger: Ledger, keep: set[tuple]) -> None:

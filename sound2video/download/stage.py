@@ -26,7 +26,7 @@ LEDGER_NAME = "ledger.parquet"
 PARTIAL_DIR = ".partial"
 LEDGER_COLUMNS = [
     "id", "url", "class", "source_kind", "start", "end", "status", "reason", "attempts", "path", "sha256", "bytes",
-    "width", "height", "fps", "duration", "vcodec", "acodec", "sample_rate", "channels",
+    "width", "height", "fps", "duration", "vcodec", "acodec", "sample_rate", "channels", "recipe",
 ]
 
 
@@ -34,8 +34,23 @@ class DownloadStageError(RuntimeError):
     """Too few items succeeded; the message summarises failures by reason."""
 
 
-def _needs_work(prev: dict[str, Any] | None, out_dir: Path, max_attempts: int) -> bool:
-    if prev is None:
+def recipe(params: DownloadParams) -> str:
+    """What, besides the URL, decides an item's bytes: for rendered (synthetic) items, the render params and the
+    renderer's code; downloads and copies are identified by their URL alone ('')."""
+    if params.source.kind != "synthetic":
+        return ""
+    import hashlib
+
+    from ..sources import synthetic
+
+    h = hashlib.sha256(params.source.synthetic.model_dump_json().encode())  # type: ignore[union-attr]
+    for f in sorted(Path(synthetic.__file__).parent.glob("synthetic*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _needs_work(prev: dict[str, Any] | None, out_dir: Path, max_attempts: int, current_recipe: str) -> bool:
+    if prev is None or (prev["recipe"] or "") != current_recipe:
         return True
     if prev["status"] == "ok":
         path = out_dir / str(prev["path"])
@@ -113,12 +128,14 @@ def run(params: DownloadParams, classes: ClassTable, out_dir: str | Path) -> pd.
     if manifest.empty:
         raise DownloadStageError(f"the {params.source.kind} source gave no items for classes {params.classes}")
     ledger = Ledger(out_dir / LEDGER_NAME, LEDGER_COLUMNS)
+    current = recipe(params)
     todo = []
     for item in manifest.to_dict("records"):
-        base = {k: item[k] for k in ("id", "url", "source_kind", "start", "end")} | {"class": item["label"]}
+        base = {k: item[k] for k in ("id", "url", "source_kind", "start", "end")} | {"class": item["label"],
+                                                                                    "recipe": current}
         if isinstance(item["reject_reason"], str):  # NaN/None mean valid
             ledger.record(base | {"status": "rejected", "reason": item["reject_reason"], "attempts": 0})
-        elif _needs_work(ledger.get(item["id"]), out_dir, params.max_attempts):
+        elif _needs_work(ledger.get(item["id"]), out_dir, params.max_attempts, current):
             todo.append((item, base))
     log.info("download: %d items, %d to fetch, %d workers", len(manifest), len(todo), params.workers)
     started = time.monotonic()
