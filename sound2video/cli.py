@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     cl = data.add_parser("classes", help="list the classes in data/classes.csv")
     cl.add_argument("--classes", default="data/classes.csv")
     cl.set_defaults(func=_data_classes)
+
+    from .metrics.commands import add_parsers as add_metrics
+
+    add_metrics(sub)
     return p
 
 

@@ -72,7 +72,11 @@ class Ledger:
                 os.fsync(f.fileno())
 
     def frame(self, keep: Iterable[tuple] | None = None) -> pd.DataFrame:
-        rows = self.rows() if keep is None else [r for k, r in self._rows.items() if k in set(keep)]
+        if keep is None:
+            rows = self.rows()
+        else:
+            wanted = set(keep)
+            rows = [r for k, r in self._rows.items() if k in wanted]
         df = pd.DataFrame(rows, columns=self.columns)
         return df.sort_values(list(self.key_columns), kind="stable").reset_index(drop=True)
 

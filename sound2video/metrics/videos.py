@@ -1,0 +1,130 @@
+"""Streaming videos for metrics: from a folder of mp4 files or from WebDataset shards, one sample at a time."""
+
+from __future__ import annotations
+
+import glob
+import json
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+VIDEO_EXTS = (".mp4", ".mkv", ".webm", ".mov", ".avi")
+
+
+@dataclass
+class VideoItem:
+    """One video: a file on disk or bytes from a shard, plus the shard's json and audio when there are any."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    audio: bytes | None = None  # flac bytes from a shard
+
+
+def list_sources(spec: str | Path) -> tuple[str, list[Path]]:
+    """Resolve ``spec`` to ('shards', tars) or ('files', videos): a .tar, a glob, or a folder of either."""
+    p = Path(spec)
+    if p.is_dir():
+        tars = sorted(p.glob("*.tar"))
+        if tars:
+            return "shards", tars
+        vids = sorted(f for f in p.rglob("*") if f.suffix.lower() in VIDEO_EXTS)
+        if vids:
+            return "files", vids
+        raise FileNotFoundError(f"{spec}: no .tar shards or video files inside")
+    if p.is_file():
+        return ("shards", [p]) if p.suffix == ".tar" else ("files", [p])
+    matches = sorted(Path(m) for m in glob.glob(str(spec)))
+    if matches and all(m.suffix == ".tar" for m in matches):
+        return "shards", matches
+    if matches and all(m.suffix.lower() in VIDEO_EXTS for m in matches):
+        return "files", matches
+    raise FileNotFoundError(f"{spec}: not a video file, a .tar shard, a folder or a glob matching either")
+
+
+def iter_videos(spec: str | Path) -> Iterator[VideoItem]:
+    """Videos in a stable order (sorted files; shard order, then member order)."""
+    kind, paths = list_sources(spec)
+    if kind == "files":
+        for f in paths:
+            yield VideoItem(name=f.stem, path=f)
+        return
+    for tar in paths:
+        for key, members in _iter_tar_samples(tar):
+            mp4 = next((members[e] for e in ("mp4", "mkv", "webm", "avi", "mov") if e in members), None)
+            if mp4 is None:
+                continue
+            meta = json.loads(members["json"]) if "json" in members else {}
+            yield VideoItem(name=key, data=mp4, meta=meta, audio=members.get("flac"))
+
+
+def _iter_tar_samples(tar_path: Path) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """(key, {extension: bytes}) for consecutive members sharing a key, streaming through the tar."""
+    current, members = None, {}
+    with tarfile.open(tar_path, mode="r|*") as tar:
+        for m in tar:
+            if not m.isfile():
+                continue
+            name = m.name.rsplit("/", 1)[-1]
+            key, _, ext = name.partition(".")
+            if key != current and current is not None:
+                yield current, members
+                members = {}
+            current = key
+            members[ext] = tar.extractfile(m).read()  # type: ignore[union-attr]
+    if current is not None:
+        yield current, members
+
+
+def decode_frames(item: VideoItem, num_frames: int, stride: int = 1) -> np.ndarray | None:
+    """The first ``num_frames`` frames taken every ``stride`` frames, as uint8 (T, H, W, 3) RGB; None if too short."""
+    if item.path is not None:
+        return _decode_file(item.path, num_frames, stride)
+    with tempfile.NamedTemporaryFile(suffix=".mp4", dir=_tmp_dir()) as tmp:
+        tmp.write(item.data or b"")
+        tmp.flush()
+        return _decode_file(Path(tmp.name), num_frames, stride)
+
+
+def _tmp_dir() -> str | None:
+    return "/dev/shm" if Path("/dev/shm").is_dir() else None
+
+
+def _decode_file(path: Path, num_frames: int, stride: int) -> np.ndarray | None:
+    from ..media.probe import probe
+
+    info = probe(path)
+    if not info.has_video:
+        return None
+    w, h = info.display_size  # type: ignore[misc]
+    vf = [] if stride == 1 else ["-vf", f"select=not(mod(n\\,{stride}))", "-fps_mode", "passthrough"]
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), *vf, "-frames:v", str(num_frames),
+           "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    raw = subprocess.run(cmd, capture_output=True, check=True).stdout
+    frame = w * h * 3
+    if len(raw) < frame * num_frames:
+        return None
+    return np.frombuffer(raw[: frame * num_frames], np.uint8).reshape(num_frames, h, w, 3)
+
+
+def decode_audio(item: VideoItem, sample_rate: int) -> np.ndarray | None:
+    """Mono float32 audio at ``sample_rate``: the shard's flac if present, else the video's own audio track."""
+    with tempfile.NamedTemporaryFile(suffix=".bin", dir=_tmp_dir()) as tmp:
+        if item.audio is not None or item.data is not None:
+            tmp.write(item.audio if item.audio is not None else item.data)  # type: ignore[arg-type]
+            tmp.flush()
+            src = tmp.name
+        else:
+            src = str(item.path)
+        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate),
+               "-f", "f32le", "pipe:1"]
+        r = subprocess.run(cmd, capture_output=True)
+    if r.returncode != 0 or not r.stdout:
+        return None
+    return np.frombuffer(r.stdout, np.float32).copy()
