@@ -30,11 +30,15 @@ class Loaded:
 
 def load_torchscript(spec: str, sha256: str | None = None, device: str = "cpu") -> Loaded:
     """A TorchScript detector from a local path or URL (cached), verified against ``sha256`` when given."""
+    import warnings
+
     import torch
 
     path = resolve(spec, sha256)
     try:
-        model = torch.jit.load(str(path), map_location=device).eval()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated, but it is these files' format
+            model = torch.jit.load(str(path), map_location=device).eval()
     except RuntimeError as e:
         raise ValueError(f"{spec}: not a TorchScript file ({str(e).splitlines()[0]})") from None
     return Loaded(model, spec, path, sha256_file(path))

@@ -55,5 +55,9 @@ def save_tiny(kind: str, out: str | Path, seed: int = 0, dim: int = 400) -> Path
         raise ValueError(f"unknown tiny detector kind {kind!r}; expected 'i3d' or 'c3d'")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.jit.script(model.eval()).save(str(out))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        torch.jit.script(model.eval()).save(str(out))
     return out

@@ -97,20 +97,52 @@ def _tmp_dir() -> str | None:
 
 
 def _decode_file(path: Path, num_frames: int, stride: int) -> np.ndarray | None:
-    from ..media.probe import probe
-
-    info = probe(path)
-    if not info.has_video:
-        return None
-    w, h = info.display_size  # type: ignore[misc]
+    """Decode to PPM frames on a pipe: the first frame's header gives the (display) size, so no ffprobe call is
+    needed, and the frames land in one preallocated buffer."""
     vf = [] if stride == 1 else ["-vf", f"select=not(mod(n\\,{stride}))", "-fps_mode", "passthrough"]
     cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), *vf, "-frames:v", str(num_frames),
-           "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-    raw = subprocess.run(cmd, capture_output=True, check=True).stdout
-    frame = w * h * 3
-    if len(raw) < frame * num_frames:
-        return None
-    return np.frombuffer(raw[: frame * num_frames], np.uint8).reshape(num_frames, h, w, 3)
+           "-f", "image2pipe", "-c:v", "ppm", "pipe:1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        header = _read_ppm_header(proc.stdout)  # type: ignore[arg-type]
+        if header is None:
+            return None
+        w, h, head = header
+        frame = w * h * 3
+        buf = bytearray(len(head) + num_frames * (len(head) + frame) - len(head))
+        buf[: len(head)] = head
+        view, filled = memoryview(buf), len(head)
+        while filled < len(buf):
+            got = proc.stdout.readinto(view[filled:])  # type: ignore[union-attr]
+            if not got:
+                return None  # the video ended before num_frames frames
+            filled += got
+    finally:
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.wait()
+    rows = np.frombuffer(buf, np.uint8).reshape(num_frames, len(head) + frame)
+    return rows[:, len(head):].reshape(num_frames, h, w, 3)
+
+
+def _read_ppm_header(stream) -> tuple[int, int, bytes] | None:
+    """Read 'P6 <w> <h> 255' plus the single whitespace byte after it; None at end of stream."""
+    head = bytearray()
+    fields: list[bytes] = []
+    token = bytearray()
+    while len(fields) < 4:
+        c = stream.read(1)
+        if not c:
+            return None
+        head += c
+        if c.isspace():
+            if token:
+                fields.append(bytes(token))
+                token.clear()
+        else:
+            token += c
+    if fields[0] != b"P6" or fields[3] != b"255":
+        raise ValueError(f"unexpected frame header from ffmpeg: {bytes(head)!r}")
+    return int(fields[1]), int(fields[2]), bytes(head)
 
 
 def decode_audio(item: VideoItem, sample_rate: int) -> np.ndarray | None:
