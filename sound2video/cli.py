@@ -13,7 +13,7 @@ def _params_check(a: argparse.Namespace) -> None:
     from .config import validate_all
 
     out = validate_all(a.params, a.classes)
-    print(f"{a.params}: valid (profile {out['profile']!r}; sections {', '.join(s for s in out if s != 'profile')})")
+    print(f"{a.params}: valid (profile {out['profile']!r}; data sets {', '.join(out['datasets'])})")
 
 
 def _profile_list(a: argparse.Namespace) -> None:

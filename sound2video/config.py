@@ -159,6 +159,9 @@ class ClipParams(_Strict):
     video: VideoCodecParams = Field(default_factory=VideoCodecParams)
     audio: AudioParams = Field(default_factory=AudioParams)
     scene: SceneParams = Field(default_factory=SceneParams)
+    audio_pad_max_seconds: float = Field(
+        0.25, ge=0, le=5, description="audio that ends this much before the video is padded with silence, not rejected"
+    )
     silence_rms_dbfs: float = Field(-60.0, le=0, description="clips whose audio RMS is below this are rejected")
     freeze_max_change: float = Field(
         0.05, ge=0, description="clips whose mean frame-to-frame change (PySceneDetect content_val) is below this are rejected"
@@ -196,6 +199,15 @@ class ShardParams(_Strict):
     split_seed: int = Field(0, ge=0)
     max_samples_per_shard: int = Field(1000, ge=1)
     max_bytes_per_shard: int = Field(1_000_000_000, ge=1_000_000)
+    include_mp4: bool = Field(True, description="write the clip's mp4 into each sample")
+    jpg_frames: int = Field(0, ge=0, le=64, description="K frames, evenly spaced, as frame0.jpg .. frame{K-1}.jpg")
+    jpg_qscale: int = Field(3, ge=2, le=31, description="ffmpeg JPEG quality scale (2 best, 31 worst)")
+
+    @model_validator(mode="after")
+    def _some_picture(self) -> "ShardParams":
+        if not self.include_mp4 and self.jpg_frames == 0:
+            raise ValueError("a sample needs pictures: set include_mp4 or jpg_frames > 0")
+        return self
 
     @field_validator("splits")
     @classmethod
@@ -210,9 +222,13 @@ class ShardParams(_Strict):
 
 
 # ------------------------------------------------------------------------------------------------ loading ----
+#
+# Layout: ``datasets: [landscape, vggsound]`` lists the data sets the pipeline builds; each stage section holds one
+# block per data set (``download.landscape``, ``clip.vggsound``, ...), and a stage reads only its own block.
 
 SECTIONS: dict[str, type[BaseModel]] = {"download": DownloadParams, "clip": ClipParams, "shard": ShardParams}
-TOP_LEVEL = {"profile"}
+TOP_LEVEL = {"profile", "datasets"}
+_DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -228,10 +244,10 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _format_errors(path: Path, section: str, err: ValidationError) -> str:
+def _format_errors(path: Path, prefix: str, err: ValidationError) -> str:
     lines = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in (section, *e["loc"]))
+        loc = ".".join(str(p) for p in (prefix, *e["loc"]))
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "unknown key (check spelling; see the params reference in README.md)"
@@ -241,41 +257,63 @@ def _format_errors(path: Path, section: str, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def validate_section(data: dict[str, Any], section: str, path: str | Path = "params.yaml",
+def datasets_of(data: dict[str, Any], path: str | Path = "params.yaml") -> list[str]:
+    """The ``datasets`` list: non-empty, unique, lower-case names usable in paths."""
+    names = data.get("datasets")
+    if not isinstance(names, list) or not names:
+        raise ParamsError(f"{path}: datasets: expected a non-empty list of data set names, got {names!r}")
+    bad = [n for n in names if not isinstance(n, str) or not _DATASET_NAME.match(n)]
+    if bad or len(set(names)) != len(names):
+        raise ParamsError(f"{path}: datasets: names must be unique and match [a-z][a-z0-9_]*, got {names!r}")
+    return names
+
+
+def validate_section(data: dict[str, Any], section: str, dataset: str, path: str | Path = "params.yaml",
                      classes_csv: str | Path = DEFAULT_CLASSES_CSV) -> Any:
-    """Validate one section of already-loaded params; raises ParamsError naming the key."""
+    """Validate the ``section.dataset`` block of already-loaded params; raises ParamsError naming the key."""
     path = Path(path)
     if section not in SECTIONS:
         raise ParamsError(f"unknown section {section!r}; expected one of {sorted(SECTIONS)}")
-    if section not in data:
-        raise ParamsError(f"{path}: section '{section}' is missing")
+    block = data.get(section)
+    if not isinstance(block, dict):
+        raise ParamsError(f"{path}: section '{section}' is missing (expected one block per data set)")
+    if dataset not in block:
+        raise ParamsError(f"{path}: {section}.{dataset} is missing; {section} has {sorted(block)}")
     context: dict[str, Any] = {}
     if section == "download":
         context["known_classes"] = ClassTable.read(classes_csv).names
     try:
-        return SECTIONS[section].model_validate(data[section], context=context)
+        return SECTIONS[section].model_validate(block[dataset], context=context)
     except ValidationError as e:
-        raise ParamsError(_format_errors(path, section, e)) from None
+        raise ParamsError(_format_errors(path, f"{section}.{dataset}", e)) from None
 
 
-def load_section(path: str | Path, section: str, classes_csv: str | Path = DEFAULT_CLASSES_CSV) -> Any:
-    """Read ``path`` and return the validated model of one section."""
-    return validate_section(read_yaml(path), section, path, classes_csv)
+def load_section(path: str | Path, section: str, dataset: str,
+                 classes_csv: str | Path = DEFAULT_CLASSES_CSV) -> Any:
+    """Read ``path`` and return the validated model of one stage's block for one data set."""
+    return validate_section(read_yaml(path), section, dataset, path, classes_csv)
 
 
 def validate_all(path: str | Path, classes_csv: str | Path = DEFAULT_CLASSES_CSV) -> dict[str, Any]:
-    """Validate every section of a params file (used by ``sound2video params check`` and profile switching)."""
+    """Validate a whole params file: every section's block for every listed data set, and nothing unknown."""
     data = read_yaml(path)
     unknown = sorted(set(data) - set(SECTIONS) - TOP_LEVEL)
     if unknown:
         raise ParamsError(f"{path}: unknown top-level key(s) {unknown}; expected {sorted(set(SECTIONS) | TOP_LEVEL)}")
-    errors, out = [], {}
+    names = datasets_of(data, path)
+    errors: list[str] = []
+    out: dict[str, Any] = {section: {} for section in SECTIONS}
     for section in SECTIONS:
-        try:
-            out[section] = validate_section(data, section, path, classes_csv)
-        except ParamsError as e:
-            errors.append(str(e))
+        extra = sorted(set(data.get(section) or {}) - set(names))
+        if extra:
+            errors.append(f"{path}: {section}: blocks {extra} are not in datasets {names}")
+        for name in names:
+            try:
+                out[section][name] = validate_section(data, section, name, path, classes_csv)
+            except ParamsError as e:
+                errors.append(str(e))
     if errors:
         raise ParamsError("\n".join(errors))
     out["profile"] = str(data.get("profile", "custom"))
+    out["datasets"] = names
     return out

@@ -8,7 +8,8 @@ from sound2video.entry import exit_with
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--dataset", required=True, help="which data set (a name from params.yaml: datasets)")
     ap.add_argument("--classes", default="data/classes.csv")
     ap.add_argument("--out", required=True, help="folder for media files and ledger.parquet")
     a = ap.parse_args()
-    exit_with(lambda: stage.main(a.params, a.classes, a.out))
+    exit_with(lambda: stage.main(a.params, a.classes, a.dataset, a.out))

@@ -8,10 +8,11 @@ from sound2video.entry import exit_with
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--dataset", required=True, help="which data set (a name from params.yaml: datasets)")
     ap.add_argument("--classes", default="data/classes.csv")
     ap.add_argument("--raw", required=True, help="the download stage's folder (for its ledger)")
     ap.add_argument("--clips", required=True, help="the clip stage's folder")
     ap.add_argument("--out", required=True, help="folder for the shards and index.json")
     ap.add_argument("--card", required=True, help="card.json path (DVC metrics); card.md is written beside it")
     a = ap.parse_args()
-    exit_with(lambda: stage.main(a.params, a.classes, a.raw, a.clips, a.out, a.card))
+    exit_with(lambda: stage.main(a.params, a.classes, a.dataset, a.raw, a.clips, a.out, a.card))

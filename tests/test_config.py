@@ -41,25 +41,32 @@ def test_params_yaml_is_the_demo_profile():
 
 def test_paper_profile_matches_the_paper():
     p = validate_all("configs/paper.yaml")
-    assert len(p["download"].classes) == 9 and p["download"].source.kind == "authors_csv"
-    assert (p["clip"].clip_seconds, p["clip"].clips_per_video, p["clip"].width, p["clip"].height) == (10, 10, 1280, 720)
+    land, clip = p["download"]["landscape"], p["clip"]["landscape"]
+    assert len(land.classes) == 9 and land.source.kind == "authors_csv"
+    assert (clip.clip_seconds, clip.clips_per_video, clip.width, clip.height) == (10, 10, 1280, 720)
+    vgg = p["download"]["vggsound"]
+    assert vgg.source.kind == "vggsound_csv" and vgg.source.use_ranges and p["clip"]["vggsound"].clips_per_video == 1
 
 
 @pytest.mark.parametrize("mutate, expected", [
-    (lambda d: d["clip"].update(fpz=30), r"clip\.fpz: unknown key"),
-    (lambda d: d["clip"].update(fps="thirty"), r"clip\.fps: .*integer.*'thirty'"),
-    (lambda d: d["clip"].update(clip_seconds=-10), r"clip\.clip_seconds: .*greater than 0.*-10"),
-    (lambda d: d["clip"].update(workers=0), r"clip\.workers: .*greater than or equal to 1"),
-    (lambda d: d["download"].update(workers=0), r"download\.workers: .*greater than or equal to 1"),
-    (lambda d: d["download"].update(classes=["raining", "lava_lamp"]), r"download\.classes: .*unknown class.*lava_lamp"),
-    (lambda d: d["download"]["source"].update(kind="torrent"), r"download\.source\.kind: .*'synthetic'"),
-    (lambda d: d["download"]["source"]["synthetic"].update(duration_seconds=-1),
-     r"download\.source\.synthetic\.duration_seconds: .*greater than 0"),
-    (lambda d: d["clip"].update(clip_seconds=1.05), r"clip: .*whole number of frames"),
-    (lambda d: d["clip"]["scene"].update(policy="ignore"), r"clip\.scene\.policy: .*'flag' or 'drop'"),
-    (lambda d: d["shard"].update(splits={"train": 0.5, "val": 0.1}), r"shard\.splits: .*sum to 1"),
+    (lambda d: d["clip"]["landscape"].update(fpz=30), r"clip\.landscape\.fpz: unknown key"),
+    (lambda d: d["clip"]["landscape"].update(fps="thirty"), r"clip\.landscape\.fps: .*integer.*'thirty'"),
+    (lambda d: d["clip"]["landscape"].update(clip_seconds=-10), r"clip\.landscape\.clip_seconds: .*greater than 0.*-10"),
+    (lambda d: d["clip"]["vggsound"].update(workers=0), r"clip\.vggsound\.workers: .*greater than or equal to 1"),
+    (lambda d: d["download"]["landscape"].update(workers=0), r"download\.landscape\.workers: .*greater than or equal to 1"),
+    (lambda d: d["download"]["landscape"].update(classes=["raining", "lava_lamp"]), r"download\.landscape\.classes: .*unknown class.*lava_lamp"),
+    (lambda d: d["download"]["landscape"]["source"].update(kind="torrent"), r"download\.landscape\.source\.kind: .*'synthetic'"),
+    (lambda d: d["download"]["landscape"]["source"]["synthetic"].update(duration_seconds=-1),
+     r"download\.landscape\.source\.synthetic\.duration_seconds: .*greater than 0"),
+    (lambda d: d["clip"]["landscape"].update(clip_seconds=1.05), r"clip\.landscape: .*whole number of frames"),
+    (lambda d: d["clip"]["landscape"]["scene"].update(policy="ignore"), r"clip\.landscape\.scene\.policy: .*'flag' or 'drop'"),
+    (lambda d: d["shard"]["landscape"].update(splits={"train": 0.5, "val": 0.1}), r"shard\.landscape\.splits: .*sum to 1"),
     (lambda d: d.update(extra_section={}), r"unknown top-level key\(s\) \['extra_section'\]"),
-    (lambda d: d["download"].update(rate_limit="fast"), r"download\.rate_limit: .*'5M'"),
+    (lambda d: d["shard"].pop("vggsound"), r"shard\.vggsound is missing; shard has \['landscape'\]"),
+    (lambda d: d.update(datasets=["landscape", "Bad Name"]), r"datasets: names must be unique"),
+    (lambda d: d["clip"].update(extra_set=d["clip"]["landscape"]), r"clip: blocks \['extra_set'\] are not in datasets"),
+    (lambda d: d["shard"]["vggsound"].update(include_mp4=False, jpg_frames=0), r"shard\.vggsound: .*needs pictures"),
+    (lambda d: d["download"]["landscape"].update(rate_limit="fast"), r"download\.landscape\.rate_limit: .*'5M'"),
 ])
 def test_bad_params_name_the_key(tmp_path, demo, mutate, expected):
     data = copy.deepcopy(demo)
@@ -77,10 +84,10 @@ def test_profile_use_switches_params(tmp_path, repo_root):
 
 
 def test_stage_refuses_bad_params_before_work(tmp_path, demo, repo_root):
-    demo["download"]["workers"] = 0
+    demo["download"]["landscape"]["workers"] = 0
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(demo))
     out = tmp_path / "raw"
-    r = subprocess.run([sys.executable, "stages/download.py", "--params", str(tmp_path / "p.yaml"), "--out", str(out)],
-                       cwd=repo_root, capture_output=True, text=True)
-    assert r.returncode == 2 and "download.workers" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "stages/download.py", "--params", str(tmp_path / "p.yaml"), "--dataset",
+                        "landscape", "--out", str(out)], cwd=repo_root, capture_output=True, text=True)
+    assert r.returncode == 2 and "download.landscape.workers" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()

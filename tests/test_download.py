@@ -149,13 +149,14 @@ def test_killed_run_leaves_no_partial_file_and_rerun_completes(http_root, tmp_pa
     for n in names:
         serve_mp4(root, n, seconds=4)
     manifest = write_manifest(tmp_path / "m.csv", [(f"{base}/slow/{n}", "raining") for n in names])
-    params = {"profile": "test", "download": {
+    params = {"profile": "test", "datasets": ["landscape"], "download": {"landscape": {
         "classes": ["raining"], "source": {"kind": "authors_csv", "path": str(manifest),
                                            "columns": {"url": "link", "label": "category"}},
-        "workers": 1, "retries": 0, "socket_timeout": 10}}
+        "workers": 1, "retries": 0, "socket_timeout": 10}}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     out = tmp_path / "raw"
-    cmd = [sys.executable, "stages/download.py", "--params", str(tmp_path / "params.yaml"), "--out", str(out)]
+    cmd = [sys.executable, "stages/download.py", "--params", str(tmp_path / "params.yaml"), "--dataset", "landscape",
+           "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=repo_root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.monotonic() + 60

@@ -23,10 +23,10 @@ def micro_build(tmp_path_factory, repo_root=Path(__file__).resolve().parents[1])
     d = tmp_path_factory.mktemp("micro")
     params = repo_root / "configs" / "micro.yaml"
     classes = ClassTable.read(repo_root / "data" / "classes.csv")
-    downloads = download_stage.run(load_section(params, "download", repo_root / "data/classes.csv"), classes,
-                                   d / "raw")
-    clips = clip_stage.run(load_section(params, "clip"), downloads, d / "raw", d / "clips")
-    shard_params = load_section(params, "shard")
+    downloads = download_stage.run(load_section(params, "download", "landscape", repo_root / "data/classes.csv"),
+                                   classes, d / "raw")
+    clips = clip_stage.run(load_section(params, "clip", "landscape"), downloads, d / "raw", d / "clips")
+    shard_params = load_section(params, "shard", "landscape")
     card = shard_stage.run(shard_params, "micro", classes, downloads, clips, d / "clips", d / "shards",
                            d / "card.json", d / "card.md")
     return {"dir": d, "downloads": downloads, "clips": clips, "card": card, "params": shard_params,
@@ -97,3 +97,29 @@ def test_split_counts_and_assignment_are_stable():
     assert one == assign_splits({k: list(reversed(v)) for k, v in videos.items()}, ratios, seed=1)
     assert one != assign_splits(videos, ratios, seed=2)
     assert Counter(one[v] for v in videos["a"]) == {"train": 8, "val": 1, "test": 1}
+
+
+def test_jpg_frames_without_mp4(micro_build, tmp_path):
+    from PIL import Image
+
+    from sound2video.config import ShardParams
+    from sound2video.shard.frames import frame_indices
+
+    m = micro_build
+    params = ShardParams(splits={"train": 1.0}, include_mp4=False, jpg_frames=3)
+    shard_stage.run(params, "micro", m["classes"], m["downloads"], m["clips"], m["dir"] / "clips", tmp_path / "s",
+                    tmp_path / "c.json", tmp_path / "c.md")
+    samples = _read_all(tmp_path / "s")
+    assert len(samples) == int((m["clips"]["status"] == "ok").sum())
+    for s in samples:
+        assert "mp4" not in s and {"frame0.jpg", "frame1.jpg", "frame2.jpg", "flac"} <= set(s)
+        import io
+
+        img = Image.open(io.BytesIO(s["frame0.jpg"]))
+        assert img.format == "JPEG" and img.size == (320, 180)
+    assert frame_indices(10, 3) == [1, 5, 8] and frame_indices(100, 4) == [12, 37, 62, 87]
+    again = tmp_path / "again"
+    shard_stage.run(params, "micro", m["classes"], m["downloads"], m["clips"], m["dir"] / "clips", again,
+                    tmp_path / "c2.json", tmp_path / "c2.md")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "s").iterdir()} == \
+        {p.name: p.read_bytes() for p in again.iterdir()}

@@ -25,9 +25,11 @@ class Unclippable(Exception):
         self.detail = detail
 
 
-def usable_duration(info: MediaInfo) -> float:
-    """The shortest of container, video and audio durations (a stream that ends early bounds every clip)."""
-    known = [d for d in (info.duration, info.video_duration, info.audio_duration) if d and d > 0]
+def usable_duration(info: MediaInfo, audio_pad_max: float = 0.0) -> float:
+    """The shortest of container, video and audio durations; audio may end up to ``audio_pad_max`` seconds early
+    (AAC in mp4 commonly loses its last frame or two; the clip's audio is padded with silence to its exact length)."""
+    audio = info.audio_duration + audio_pad_max if info.audio_duration else None
+    known = [d for d in (info.duration, info.video_duration, audio) if d and d > 0]
     return min(known) if known else 0.0
 
 
@@ -52,7 +54,7 @@ def plan_clips(info: MediaInfo, params: ClipParams) -> list[ClipSpan]:
             f"source {w}x{h} would need {factor:.2f}x upscaling to cover {params.width}x{params.height} "
             "(set clip.allow_upscale to accept)",
         )
-    total = usable_duration(info)
+    total = usable_duration(info, params.audio_pad_max_seconds)
     count = min(params.clips_per_video, int(math.floor(total / params.clip_seconds + 1e-6)))
     if count < 1:
         raise Unclippable("too_short", f"source lasts {total:.2f} s, shorter than one {params.clip_seconds:g} s clip")

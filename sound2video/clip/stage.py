@@ -204,9 +204,9 @@ def _prune(out_dir: Path, ledger: Ledger, keep: set[tuple]) -> None:
             shutil.rmtree(d)
 
 
-def main(params_path: str, raw_dir: str, out_dir: str) -> None:
-    """Stage entry: validate the ``clip`` section, read the download ledger, then run."""
+def main(params_path: str, dataset: str, raw_dir: str, out_dir: str) -> None:
+    """Stage entry: validate the ``clip.<dataset>`` block, read the download ledger, then run."""
     from ..download.stage import LEDGER_NAME as DOWNLOAD_LEDGER
 
-    params = load_section(params_path, "clip")
+    params = load_section(params_path, "clip", dataset)
     run(params, read_ledger_file(Path(raw_dir) / DOWNLOAD_LEDGER, "download"), raw_dir, out_dir)

@@ -186,7 +186,7 @@ def _report(df: pd.DataFrame, min_ratio: float, seconds: float) -> None:
         )
 
 
-def main(params_path: str, classes_csv: str, out_dir: str) -> None:
-    """Stage entry: validate the ``download`` section, then run."""
-    params = load_section(params_path, "download", classes_csv)
+def main(params_path: str, classes_csv: str, dataset: str, out_dir: str) -> None:
+    """Stage entry: validate the ``download.<dataset>`` block, then run."""
+    params = load_section(params_path, "download", dataset, classes_csv)
     run(params, ClassTable.read(classes_csv), out_dir)

@@ -31,7 +31,7 @@ def build_card(profile: str, samples: pd.DataFrame, clips: pd.DataFrame, downloa
     return {
         "profile": profile,
         "synthetic": kinds == ["synthetic"],
-        "note": ("SYNTHETIC offline demo data rendered by sound2video, not the paper's Landscape data set"
+        "note": ("SYNTHETIC offline demo data rendered by sound2video: no real footage or sound"
                  if kinds == ["synthetic"] else f"built from sources: {', '.join(kinds)}"),
         "source_kinds": kinds,
         "classes": class_names,

@@ -16,6 +16,7 @@ from ..fsutil import write_json_atomic, write_text_atomic
 from ..ledger import read_ledger_file
 from ..log import progress
 from .card import build_card, render_markdown
+from .frames import jpeg_frames
 from .split import assign_splits
 from .write import write_split
 
@@ -38,15 +39,22 @@ def sample_json(row: dict[str, Any], classes: ClassTable, split: str) -> dict[st
     }
 
 
-def _samples(rows: pd.DataFrame, clips_dir: Path, classes: ClassTable, split: str, bar: Any) -> Iterator[dict]:
+def _samples(rows: pd.DataFrame, clips_dir: Path, classes: ClassTable, split: str, params: ShardParams,
+             bar: Any) -> Iterator[dict]:
     for row in rows.to_dict("records"):
-        yield {
+        sample = {
             "__key__": row["key"],
-            "mp4": (clips_dir / row["mp4"]).read_bytes(),
             "flac": (clips_dir / row["flac"]).read_bytes(),
             "json": json.dumps(sample_json(row, classes, split), sort_keys=True).encode(),
             "cls": str(classes.index(row["class"])).encode(),
         }
+        if params.include_mp4:
+            sample["mp4"] = (clips_dir / row["mp4"]).read_bytes()
+        if params.jpg_frames:
+            for k, jpg in enumerate(jpeg_frames(clips_dir / row["mp4"], int(row["frames"]), params.jpg_frames,
+                                                params.jpg_qscale)):
+                sample[f"frame{k}.jpg"] = jpg
+        yield sample
         bar.update()
 
 
@@ -74,13 +82,14 @@ def run(params: ShardParams, profile: str, classes: ClassTable, downloads: pd.Da
         for split in ("train", "val", "test"):
             rows = ok[ok["split"] == split]
             if len(rows):
-                index += write_split(_samples(rows, clips_dir, classes, split, bar), tmp, split,
+                index += write_split(_samples(rows, clips_dir, classes, split, params, bar), tmp, split,
                                      params.max_samples_per_shard, params.max_bytes_per_shard)
     write_json_atomic(tmp / INDEX_NAME, {"shards": index, "samples": int(len(ok))})
     if out_dir.exists():
         shutil.rmtree(out_dir)
     tmp.rename(out_dir)
-    card = build_card(profile, ok, clips, downloads, index, classes.names)
+    present = set(ok["class"])
+    card = build_card(profile, ok, clips, downloads, index, [c for c in classes.names if c in present])
     write_json_atomic(card_json, card)
     write_text_atomic(card_md, render_markdown(card))
     log.info("shard: %d clips in %d shards (%s)", len(ok), len(index),
@@ -88,13 +97,14 @@ def run(params: ShardParams, profile: str, classes: ClassTable, downloads: pd.Da
     return card
 
 
-def main(params_path: str, classes_csv: str, raw_dir: str, clips_dir: str, out_dir: str, card_json: str) -> None:
-    """Stage entry: validate the ``shard`` section, read both ledgers, then run. card.md goes beside card.json."""
+def main(params_path: str, classes_csv: str, dataset: str, raw_dir: str, clips_dir: str, out_dir: str,
+         card_json: str) -> None:
+    """Stage entry: validate the ``shard.<dataset>`` block, read both ledgers, then run. card.md goes beside."""
     from ..clip.stage import LEDGER_NAME as CLIPS_LEDGER
     from ..download.stage import LEDGER_NAME as DOWNLOAD_LEDGER
 
-    params = load_section(params_path, "shard")
-    profile = str(read_yaml(params_path).get("profile", "custom"))
+    params = load_section(params_path, "shard", dataset)
+    profile = f"{read_yaml(params_path).get('profile', 'custom')}/{dataset}"
     run(params, profile, ClassTable.read(classes_csv),
         read_ledger_file(Path(raw_dir) / DOWNLOAD_LEDGER, "download"),
         read_ledger_file(Path(clips_dir) / CLIPS_LEDGER, "clip"),

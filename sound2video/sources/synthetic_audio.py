@@ -127,6 +127,41 @@ def splashing_water(rng: Rng, n: int, sr: int) -> np.ndarray:
     return splashes + droplets
 
 
+def dog_barking(rng: Rng, n: int, sr: int) -> np.ndarray:
+    out = band_noise(rng, n, sr, 100, 2000) * 0.01
+    for t0 in _events(rng, n / sr, 1.5):
+        for k in range(int(rng.integers(1, 4))):  # barks come in short runs
+            length = int(sr * rng.uniform(0.12, 0.2))
+            tt = np.arange(length) / sr
+            f0 = rng.uniform(450, 700) * (1 - 0.3 * tt / tt[-1])
+            phase = 2 * np.pi * np.cumsum(f0) / sr
+            bark = sum(np.sin(h * phase) / h for h in range(1, 6)) * _decay(length, sr, 0.06, 0.005)
+            _add(out, bark * rng.uniform(0.5, 1.0), int((t0 + 0.25 * k) * sr))
+    return out
+
+
+def church_bell_ringing(rng: Rng, n: int, sr: int) -> np.ndarray:
+    out = np.zeros(n)
+    base = rng.uniform(300, 420)
+    partials = (0.5, 1.0, 1.2, 1.5, 2.0, 2.6)  # a bell's inharmonic partials (hum, prime, tierce, ...)
+    period = rng.uniform(1.1, 1.6)
+    for t0 in np.arange(rng.uniform(0, period), n / sr, period):
+        length = min(n, int(sr * 3.0))
+        tt = np.arange(length) / sr
+        strike = sum(np.sin(2 * np.pi * base * p * tt) * np.exp(-tt / (1.5 / p)) / (1 + i)
+                     for i, p in enumerate(partials))
+        _add(out, strike * rng.uniform(0.7, 1.0), int(t0 * sr))
+    return out
+
+
+def engine_idling(rng: Rng, n: int, sr: int) -> np.ndarray:
+    t = np.arange(n) / sr
+    firing = rng.uniform(25, 40) * (1 + 0.02 * np.sin(2 * np.pi * 0.5 * t))  # cylinder firings per second
+    phase = 2 * np.pi * np.cumsum(firing) / sr
+    hum = sum(np.sin(h * phase + rng.uniform(0, 6.28)) / h for h in range(1, 9))
+    return hum * (0.8 + 0.2 * np.sin(phase / 2) ** 2) + band_noise(rng, n, sr, 50, 600) * 0.15
+
+
 SOUNDS: dict[str, Callable[[Rng, int, int], np.ndarray]] = {
     "thunderstorm": thunderstorm,
     "waterfall_burbling": waterfall_burbling,
@@ -137,6 +172,9 @@ SOUNDS: dict[str, Callable[[Rng, int, int], np.ndarray]] = {
     "raining": raining,
     "underwater_bubbling": underwater_bubbling,
     "splashing_water": splashing_water,
+    "dog_barking": dog_barking,
+    "church_bell_ringing": church_bell_ringing,
+    "engine_idling": engine_idling,
 }
 
 

@@ -227,6 +227,61 @@ def splashing_water(rng: Rng, h: int, w: int, fps: int) -> Frame:
     return frame
 
 
+def dog_barking(rng: Rng, h: int, w: int, fps: int) -> Frame:
+    y, x = _grid(h, w)
+    lawn = _smooth_noise(rng, h, w, 6)
+    cx0 = rng.uniform(0.3, 0.7)
+
+    def frame(i: int) -> np.ndarray:
+        img = np.stack([0.35 + 0.1 * lawn, 0.50 + 0.15 * lawn, 0.25 + 0.05 * lawn], -1).astype(np.float32)
+        img[y < 0.35] = (0.80, 0.78, 0.72)  # a pale wall
+        cx = cx0 + 0.15 * np.sin(i * 0.15)
+        jump = 0.04 * abs(np.sin(i * 0.9))
+        body = ((x - cx) / 0.12) ** 2 + ((y - 0.62 + jump) / 0.07) ** 2 < 1
+        head = ((x - cx - 0.11) / 0.05) ** 2 + ((y - 0.52 + jump) / 0.05) ** 2 < 1
+        img[body | head] = (0.45, 0.28, 0.12)
+        return img
+
+    return frame
+
+
+def church_bell_ringing(rng: Rng, h: int, w: int, fps: int) -> Frame:
+    y, x = _grid(h, w)
+    stone = _smooth_noise(rng, h, w, 12)
+    period = rng.uniform(1.1, 1.6) * fps
+
+    def frame(i: int) -> np.ndarray:
+        img = np.stack([0.55 + 0.15 * stone] * 3, -1).astype(np.float32)
+        arch = ((x - 0.5) / 0.25) ** 2 + ((y - 0.35) / 0.3) ** 2 < 1
+        img[arch | ((np.abs(x - 0.5) < 0.25) & (y > 0.35) & (y < 0.85))] = (0.12, 0.12, 0.16)
+        angle = 0.5 * np.sin(2 * np.pi * i / period)
+        dx, dy = x - 0.5, y - 0.25
+        u = dx * np.cos(angle) + dy * np.sin(angle)
+        v = -dx * np.sin(angle) + dy * np.cos(angle)
+        bell = (v > 0.05) & (v < 0.4) & (np.abs(u) < 0.05 + 0.25 * v)
+        img[bell] = (0.75, 0.6, 0.2)
+        return img
+
+    return frame
+
+
+def engine_idling(rng: Rng, h: int, w: int, fps: int) -> Frame:
+    y, x = _grid(h, w)
+    hood = _smooth_noise(rng, h, w, 4)
+    colour = np.asarray((0.75, 0.1, 0.08), np.float32) * rng.uniform(0.9, 1.1)  # a red car
+
+    def frame(i: int) -> np.ndarray:
+        shake = int(round(np.sin(i * 2.1) * 1.0))
+        img = np.roll(colour * (0.6 + 0.4 * hood[..., None]), shake, axis=0)
+        grille = (y > 0.6) & (y < 0.8) & (np.abs(x - 0.5) < 0.3) & ((x * 60).astype(int) % 2 == 0)
+        img[grille] = (0.05, 0.05, 0.05)
+        img[(y > 0.65) & (y < 0.75) & ((np.abs(x - 0.15) < 0.06) | (np.abs(x - 0.85) < 0.06))] = (1.0, 0.95, 0.7)
+        exhaust = np.clip(0.4 - np.abs(x - 0.9 - 0.05 * np.sin(i * 0.3)) * 3 - (1 - y) * 0.2, 0, 1) * (y < 0.5)
+        return _mix(img, (0.8, 0.8, 0.8), exhaust * 0.6)
+
+    return frame
+
+
 PICTURES: dict[str, Callable[[Rng, int, int, int], Frame]] = {
     "thunderstorm": thunderstorm,
     "waterfall_burbling": waterfall_burbling,
@@ -237,4 +292,7 @@ PICTURES: dict[str, Callable[[Rng, int, int, int], Frame]] = {
     "raining": raining,
     "underwater_bubbling": underwater_bubbling,
     "splashing_water": splashing_water,
+    "dog_barking": dog_barking,
+    "church_bell_ringing": church_bell_ringing,
+    "engine_idling": engine_idling,
 }
