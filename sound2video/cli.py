@@ -43,6 +43,29 @@ def _data_classes(a: argparse.Namespace) -> None:
         print(f"{i}\t{c.name}\t{c.prompt!r}\tVGG-Sound: {c.vggsound_label!r}")
 
 
+def _audio_embed(a: argparse.Namespace) -> None:
+    import numpy as np
+
+    from .models import load_audio_clip
+
+    vec = load_audio_clip(a.model).embed_file(a.file)
+    if a.out:
+        np.save(a.out, vec)
+        print(f"wrote {a.out} ({vec.shape[0]}-d, L2-normalised)")
+    else:
+        print(json.dumps([round(float(v), 6) for v in vec]))
+
+
+def _audio_classify(a: argparse.Namespace) -> None:
+    from .models import load_audio_clip
+
+    labels = [s.strip() for s in a.labels.split(",") if s.strip()]
+    if len(labels) < 2:
+        raise ValueError("--labels needs at least two comma-separated labels")
+    for label, p in load_audio_clip(a.model).classify(a.file, labels, a.top_k):
+        print(f"{p:.4f}\t{label}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -76,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     cl = data.add_parser("classes", help="list the classes in data/classes.csv")
     cl.add_argument("--classes", default="data/classes.csv")
     cl.set_defaults(func=_data_classes)
+
+    audio = sub.add_parser("audio", help="the audio tower: embed or classify a sound").add_subparsers(
+        dest="sub", required=True)
+    emb = audio.add_parser("embed", help="embed an audio file into CLIP space")
+    emb.add_argument("file")
+    emb.add_argument("--model", default="models/audio_clip")
+    emb.add_argument("--out", help="save the vector as .npy (default: print JSON)")
+    emb.set_defaults(func=_audio_embed)
+    cls = audio.add_parser("classify", help="zero-shot classify an audio file against text labels")
+    cls.add_argument("file")
+    cls.add_argument("--labels", required=True, help='comma-separated, e.g. "rain,thunder,fire crackling"')
+    cls.add_argument("--model", default="models/audio_clip")
+    cls.add_argument("--top-k", type=int, default=5)
+    cls.set_defaults(func=_audio_classify)
 
     from .metrics.commands import add_parsers as add_metrics
 

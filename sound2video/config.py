@@ -228,6 +228,13 @@ class ShardParams(_Strict):
 
 SECTIONS: dict[str, type[BaseModel]] = {"download": DownloadParams, "clip": ClipParams, "shard": ShardParams}
 TOP_LEVEL = {"profile", "datasets"}
+
+
+def _single_sections() -> dict[str, type[BaseModel]]:
+    """Sections with one block for the whole project (model stages), not one per data set."""
+    from .audio.config import TrainAudioClipParams
+
+    return {"train_audio_clip": TrainAudioClipParams}
 _DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -297,9 +304,11 @@ def load_section(path: str | Path, section: str, dataset: str,
 def validate_all(path: str | Path, classes_csv: str | Path = DEFAULT_CLASSES_CSV) -> dict[str, Any]:
     """Validate a whole params file: every section's block for every listed data set, and nothing unknown."""
     data = read_yaml(path)
-    unknown = sorted(set(data) - set(SECTIONS) - TOP_LEVEL)
+    single = _single_sections()
+    unknown = sorted(set(data) - set(SECTIONS) - set(single) - TOP_LEVEL)
     if unknown:
-        raise ParamsError(f"{path}: unknown top-level key(s) {unknown}; expected {sorted(set(SECTIONS) | TOP_LEVEL)}")
+        raise ParamsError(f"{path}: unknown top-level key(s) {unknown}; "
+                          f"expected {sorted(set(SECTIONS) | set(single) | TOP_LEVEL)}")
     names = datasets_of(data, path)
     errors: list[str] = []
     out: dict[str, Any] = {section: {} for section in SECTIONS}
@@ -312,8 +321,29 @@ def validate_all(path: str | Path, classes_csv: str | Path = DEFAULT_CLASSES_CSV
                 out[section][name] = validate_section(data, section, name, path, classes_csv)
             except ParamsError as e:
                 errors.append(str(e))
+    for section in sorted(single):
+        if section in data:
+            try:
+                out[section] = load_single(path, section, data)
+            except ParamsError as e:
+                errors.append(str(e))
     if errors:
         raise ParamsError("\n".join(errors))
     out["profile"] = str(data.get("profile", "custom"))
     out["datasets"] = names
     return out
+
+
+def load_single(path: str | Path, section: str, data: dict[str, Any] | None = None) -> Any:
+    """Validate a project-wide section (e.g. ``train_audio_clip``); raises ParamsError naming the key."""
+    path = Path(path)
+    data = read_yaml(path) if data is None else data
+    models = _single_sections()
+    if section not in models:
+        raise ParamsError(f"unknown section {section!r}; expected one of {sorted(models)}")
+    if section not in data:
+        raise ParamsError(f"{path}: section '{section}' is missing")
+    try:
+        return models[section].model_validate(data[section])
+    except ValidationError as e:
+        raise ParamsError(_format_errors(path, section, e)) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -53,7 +54,12 @@ def dvc(repo: Path, *args: str) -> str:
 def test_repro_builds_then_noop_then_partial(micro_repo):
     first = dvc(micro_repo, "repro")
     for stage in ("download", "clip", "shard"):
-        assert f"Running stage '{stage}@landscape'" in first
+        for dataset in ("landscape", "vggsound"):
+            assert f"Running stage '{stage}@{dataset}'" in first
+    assert "Running stage 'train_audio_clip'" in first
+    tower = json.loads((micro_repo / "metrics/audio_clip.json").read_text())
+    assert {"zero_shot_top1", "zero_shot_top5", "a2i_r1", "a2i_r5", "i2a_r1", "i2a_r5"} <= set(tower)
+    assert (micro_repo / "models/audio_clip/model.safetensors").is_file()
     shards = sorted((micro_repo / "data/landscape/shards").glob("*.tar"))
     samples = list(wds.WebDataset([str(s) for s in shards], shardshuffle=False, empty_check=False).decode())
     assert len(samples) == 12  # 3 classes x 2 videos x 2 clips
@@ -71,6 +77,7 @@ def test_repro_builds_then_noop_then_partial(micro_repo):
     (micro_repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     third = dvc(micro_repo, "repro")
     assert "Stage 'download@landscape' didn't change, skipping" in third
+    assert "Stage 'train_audio_clip' didn't change, skipping" in third
     assert "Running stage 'clip@landscape'" in third and "Running stage 'shard@landscape'" in third
     assert "Running stage 'download@landscape'" not in third
 

@@ -7,17 +7,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-
-class AudioEncoderConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    width: int = Field(64, ge=4, description="channels of the first stage; stages double it")
-    blocks: list[int] = Field(default_factory=lambda: [2, 2, 2, 2], min_length=1, max_length=6)
-    embed_dim: int = Field(512, ge=8, description="CLIP embedding size (512 for ViT-B/32)")
-    dropout: float = Field(0.0, ge=0, lt=1)
+from .config import AudioEncoderConfig
 
 
 class BasicBlock(nn.Module):

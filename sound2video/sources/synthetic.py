@@ -55,7 +55,7 @@ def render_video(out: Path, name: str, index: int, params: SyntheticParams) -> N
             "-vf", f"scale={width}:{height}:flags=bicubic,format=yuv420p",
             "-c:v", "libx264", "-preset", "ultrafast", "-crf", str(params.crf), "-threads", "1",
             "-c:a", "aac", "-b:a", "128k",
-            "-frames:v", str(n_frames),
+            # no -frames:v: it would stop the muxer while AAC frames are still buffered; the pipe ends after n frames
             "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
             "-f", "mp4", str(out),
         ]

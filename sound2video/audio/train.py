@@ -1,0 +1,139 @@
+"""Training loop of the audio tower (nanoGPT-style): deterministic per step, checkpointed, resumable.
+
+Each step's batch and augmentation are derived from (seed, step) alone, so a run killed and resumed from its last
+checkpoint ends with exactly the weights of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..fsutil import atomic_path
+from ..log import progress
+from .config import TrainAudioClipParams
+from .data import Features
+from .encoder import AudioEncoder
+from .losses import LogitScale, class_info_nce, info_nce, spec_augment
+
+log = logging.getLogger(__name__)
+CHECKPOINT = "checkpoint.pt"
+
+
+class AudioTower(torch.nn.Module):
+    """The trainable part: encoder + temperature."""
+
+    def __init__(self, params: TrainAudioClipParams, embed_dim: int):
+        super().__init__()
+        self.encoder = AudioEncoder(params.encoder.model_copy(update={"embed_dim": embed_dim}))
+        self.logit_scale = LogitScale()
+
+
+def batch_indices(n: int, batch: int, step: int, seed: int) -> torch.Tensor:
+    """The ``step``-th batch of a sequence of seeded epoch permutations (a function of its arguments only)."""
+    per_epoch = max(1, n // batch)
+    epoch, pos = divmod(step, per_epoch)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+    return perm[pos * batch:(pos + 1) * batch]
+
+
+def lr_at(step: int, params: TrainAudioClipParams) -> float:
+    """Linear warm-up, then cosine decay to zero."""
+    if step < params.warmup_steps:
+        return params.lr * (step + 1) / params.warmup_steps
+    progress_ = (step - params.warmup_steps) / max(1, params.steps - params.warmup_steps)
+    return params.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress_)))
+
+
+def step_loss(tower: AudioTower, params: TrainAudioClipParams, feats: Features, text: torch.Tensor,
+              idx: torch.Tensor, step: int) -> torch.Tensor:
+    mel = torch.from_numpy(np.asarray(feats.mels[idx.numpy()], dtype=np.float32))
+    labels = torch.from_numpy(feats.labels[idx.numpy()])
+    gen = torch.Generator().manual_seed(params.seed * 7_919 + step)
+    aug = params.specaugment
+    view = spec_augment(mel, gen, aug.freq_masks, aug.time_masks, aug.max_freq, aug.max_time) if aug else mel
+    audio = tower.encoder(view)
+    scale = tower.logit_scale()
+    loss = params.text_weight * class_info_nce(audio, text, labels, scale)
+    if params.image_weight and feats.images is not None:
+        loss = loss + params.image_weight * info_nce(audio, torch.from_numpy(feats.images[idx.numpy()]), scale)
+    if params.augment_weight and aug:
+        other = spec_augment(mel, gen, aug.freq_masks, aug.time_masks, aug.max_freq, aug.max_time)
+        loss = loss + params.augment_weight * info_nce(audio, tower.encoder(other), scale)
+    return loss
+
+
+def train(params: TrainAudioClipParams, feats: Features, text: torch.Tensor, ckpt_dir: Path,
+          stop_after: int | None = None) -> tuple[AudioTower, list[dict[str, float]]]:
+    """Train (or resume) to ``params.steps``; ``stop_after`` ends early (used to simulate an interruption)."""
+    torch.manual_seed(params.seed)
+    tower = AudioTower(params, text.shape[1])
+    opt = torch.optim.AdamW(tower.parameters(), lr=params.lr, weight_decay=params.weight_decay)
+    history: list[dict[str, float]] = []
+    start = 0
+    ckpt = ckpt_dir / CHECKPOINT
+    fingerprint = params.model_dump_json(exclude={"num_workers", "checkpoint_every"})  # what decides the weights
+    if ckpt.is_file():
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        if state["params"] == fingerprint:
+            tower.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            start, history = int(state["step"]), list(state["history"])
+            log.info("resuming from step %d", start)
+        else:
+            log.info("checkpoint was made with other params; starting over")
+    batch = min(params.batch_size, len(feats.labels))
+    tower.train()
+    with progress(total=params.steps, initial=start, desc="train_audio_clip", unit="step") as bar:
+        for step in range(start, params.steps):
+            if stop_after is not None and step >= stop_after:
+                break
+            torch.manual_seed(params.seed * 104_729 + step)  # dropout and anything else random: per step
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step, params)
+            loss = step_loss(tower, params, feats, text, batch_indices(len(feats.labels), batch, step, params.seed),
+                             step)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(tower.parameters(), params.grad_clip)
+            opt.step()
+            if (step + 1) % params.log_every == 0 or step + 1 == params.steps:
+                with torch.no_grad():
+                    history.append({"step": step + 1, "loss": loss.item(), "lr": lr_at(step, params),
+                                    "temperature": 1.0 / tower.logit_scale().item()})
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+            if (step + 1) % params.checkpoint_every == 0 or step + 1 == params.steps:
+                _save(ckpt, tower, opt, step + 1, history, fingerprint)
+            bar.update()
+    return tower, history
+
+
+def _save(path: Path, tower: AudioTower, opt: torch.optim.Optimizer, step: int, history: list, fp: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        torch.save({"model": tower.state_dict(), "optimizer": opt.state_dict(), "step": step, "history": history,
+                    "params": fp}, tmp)
+
+
+def write_history(history: list[dict[str, float]], path: Path) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["step", "loss", "lr", "temperature"])
+        w.writeheader()
+        w.writerows(history)
+
+
+def embed(tower: AudioTower, mels: np.ndarray, batch: int = 64) -> np.ndarray:
+    """L2-normalised audio embeddings in eval mode."""
+    tower.eval()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(mels), batch):
+            x = torch.from_numpy(np.asarray(mels[i:i + batch], dtype=np.float32))
+            out.append(torch.nn.functional.normalize(tower.encoder(x), dim=-1))
+    return torch.cat(out).numpy()
