@@ -43,7 +43,8 @@ def main(params_path: str, classes_csv: str, shards_dir: str, out_dir: str, ckpt
     log.info("train_audio_clip: %d train / %d %s clips, %d classes, features in %.1f s", len(train_feats.labels),
              len(test_feats.labels), eval_split, len(names), time.monotonic() - started)
     tower, history = train(params, train_feats, torch.from_numpy(text), Path(ckpt_dir))
-    result = evaluate(embed(tower, test_feats.mels), text, test_feats.labels, test_feats.images)
+    test_audio = embed(tower, test_feats.mels)
+    result = evaluate(test_audio, text, test_feats.labels, test_feats.images)
     result["split"] = eval_split
     save(tower, params, Path(out_dir), {"classes": names, "prompts": [table[n].prompt for n in names],
                                         "trained_on": str(shards_dir), "steps": params.steps, "metrics": result})
@@ -51,7 +52,7 @@ def main(params_path: str, classes_csv: str, shards_dir: str, out_dir: str, ckpt
     plots = Path(plots_dir)
     plots.mkdir(parents=True, exist_ok=True)
     write_history(history, plots / "train_log.csv")
-    predicted = (embed(tower, test_feats.mels) @ text.T).argmax(axis=1)
+    predicted = (test_audio @ text.T).argmax(axis=1)
     with atomic_path(plots / "confusion.csv") as tmp, open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["actual", "predicted"])

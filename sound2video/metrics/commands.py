@@ -37,7 +37,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     is_ = m.add_parser("is", help="Inception Score: per-frame Inception-v3, or C3D on UCF-101 with --c3d")
     is_.add_argument("path")
     is_.add_argument("--weights", help="torchvision Inception-v3 state dict (path or URL)")
-    is_.add_argument("--c3d", help="C3D UCF-101 TorchScript (path or URL, e.g. StyleGAN-V's c3d_ucf101.pt); "
+    from .detectors import C3D_URL
+
+    is_.add_argument("--c3d", help=f"C3D UCF-101 TorchScript, path or URL (StyleGAN-V's: {C3D_URL}); "
                      "scores clips instead of frames")
     is_.add_argument("--sha256", default=None)
     is_.add_argument("--num", type=int, default=2048, help="clips to score")
