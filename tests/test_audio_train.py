@@ -100,6 +100,12 @@ def test_model_files_load_and_the_cli(feats, tmp_path, repo_root, monkeypatch):
     rows = [line.split("\t") for line in out.stdout.strip().splitlines()]
     assert sorted(r[1] for r in rows) == ["fire", "rain", "thunder"]
     assert abs(sum(float(r[0]) for r in rows) - 1) < 1e-3 and float(rows[0][0]) >= float(rows[-1][0])
+    # In a fresh process, with the prompts it was trained on, the tower must still pick the right class: this
+    # needs the (randomly initialised, seeded) CLIP to be the same model in every process.
+    right = subprocess.run([sys.executable, "-m", "sound2video", "audio", "classify", str(tmp_path / "rain.flac"),
+                            "--labels", ",".join(CLASSES), "--model", str(tmp_path / "model")],
+                           capture_output=True, text=True, cwd=repo_root)
+    assert right.returncode == 0 and right.stdout.split("\n")[0].split("\t")[1] == "raining", right.stdout
     emb = subprocess.run([sys.executable, "-m", "sound2video", "audio", "embed", str(tmp_path / "rain.flac"),
                           "--model", str(tmp_path / "model")], capture_output=True, text=True, cwd=repo_root)
     assert emb.returncode == 0 and np.allclose(json.loads(emb.stdout), vec, atol=1e-5)
@@ -146,3 +152,18 @@ def test_read_shards_in_memory_and_memory_mapped(tmp_path):
         assert np.array_equal(mem.mels[i], log_mel(load_audio(flacs[k], MEL), MEL))
     assert mem.images.shape == (4, 3) and np.allclose(np.linalg.norm(mem.images, axis=1), 1)
     assert np.argmax(mem.images[3]) == 0 and np.allclose(mem.images, disk.images)
+
+
+def test_random_init_clip_is_the_same_model_in_every_load(repo_root, monkeypatch):
+    from sound2video.audio.config import ClipSpec
+    from sound2video.audio.model import load_clip_spec
+
+    monkeypatch.chdir(repo_root)
+    spec = ClipSpec(model="tiny-clip", pretrained=None, config="configs/clip/tiny-clip.json")
+    a = load_clip_spec(spec).embed_text(["raining"])
+    torch.manual_seed(123)
+    b = load_clip_spec(spec).embed_text(["raining"])
+    after_load = torch.rand(1)
+    torch.manual_seed(123)
+    assert np.array_equal(a, b)
+    assert torch.equal(after_load, torch.rand(1))  # loading did not consume the caller's random numbers

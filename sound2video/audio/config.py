@@ -59,3 +59,4 @@ class TrainAudioClipParams(_Strict):
     augment_weight: float = Field(0.0, ge=0, description="weight of the audio<->augmented-audio InfoNCE")
     specaugment: Optional[SpecAugmentParams] = Field(default_factory=SpecAugmentParams)
     num_workers: int = Field(2, ge=0, le=64, description="DataLoader workers that decode shards")
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="auto: CUDA when available")

@@ -43,8 +43,11 @@ def save(tower: Any, params: TrainAudioClipParams, out_dir: Path, meta: dict[str
     state = {k: v.detach().contiguous() for k, v in tower.state_dict().items()}
     with atomic_path(out_dir / WEIGHTS, suffix=".tmp.safetensors") as tmp:
         save_file(state, str(tmp))
+    from ..metrics.clip_similarity import RANDOM_INIT_SEED
+
     write_json_atomic(out_dir / CONFIG, {
         "mel": params.mel.model_dump(), "encoder": params.encoder.model_dump(), "clip": params.clip.model_dump(),
+        "clip_random_init_seed": RANDOM_INIT_SEED if params.clip.pretrained is None else None,
         "prompt_templates": params.prompt_templates, "embed_dim": int(tower.encoder.proj.out_features), **meta,
     })
 

@@ -35,6 +35,24 @@ class AudioTower(torch.nn.Module):
         self.logit_scale = LogitScale()
 
 
+def checkpoint_fingerprint(params: TrainAudioClipParams) -> str:
+    """What decides the weights: the params (less workers, checkpoint interval, device) and the code that trains
+    (this package and the CLIP loader), so a checkpoint from other params or other code is never resumed."""
+    import hashlib
+
+    h = hashlib.sha256(params.model_dump_json(exclude={"num_workers", "checkpoint_every", "device"}).encode())
+    here = Path(__file__).parent
+    for f in sorted(here.glob("*.py")) + [here.parent / "metrics" / "clip_similarity.py"]:
+        h.update(f.name.encode() + f.read_bytes())
+    return h.hexdigest()
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
 def batch_indices(n: int, batch: int, step: int, seed: int) -> torch.Tensor:
     """The ``step``-th batch of a sequence of seeded epoch permutations (a function of its arguments only)."""
     per_epoch = max(1, n // batch)
@@ -53,19 +71,21 @@ def lr_at(step: int, params: TrainAudioClipParams) -> float:
 
 def step_loss(tower: AudioTower, params: TrainAudioClipParams, feats: Features, text: torch.Tensor,
               idx: torch.Tensor, step: int) -> torch.Tensor:
+    device = text.device
     mel = torch.from_numpy(np.asarray(feats.mels[idx.numpy()], dtype=np.float32))
-    labels = torch.from_numpy(feats.labels[idx.numpy()])
+    labels = torch.from_numpy(feats.labels[idx.numpy()]).to(device)
     gen = torch.Generator().manual_seed(params.seed * 7_919 + step)
     aug = params.specaugment
     view = spec_augment(mel, gen, aug.freq_masks, aug.time_masks, aug.max_freq, aug.max_time) if aug else mel
-    audio = tower.encoder(view)
+    audio = tower.encoder(view.to(device))
     scale = tower.logit_scale()
     loss = params.text_weight * class_info_nce(audio, text, labels, scale)
     if params.image_weight and feats.images is not None:
-        loss = loss + params.image_weight * info_nce(audio, torch.from_numpy(feats.images[idx.numpy()]), scale)
+        images = torch.from_numpy(feats.images[idx.numpy()]).to(device)
+        loss = loss + params.image_weight * info_nce(audio, images, scale)
     if params.augment_weight and aug:
         other = spec_augment(mel, gen, aug.freq_masks, aug.time_masks, aug.max_freq, aug.max_time)
-        loss = loss + params.augment_weight * info_nce(audio, tower.encoder(other), scale)
+        loss = loss + params.augment_weight * info_nce(audio, tower.encoder(other.to(device)), scale)
     return loss
 
 
@@ -73,14 +93,16 @@ def train(params: TrainAudioClipParams, feats: Features, text: torch.Tensor, ckp
           stop_after: int | None = None) -> tuple[AudioTower, list[dict[str, float]]]:
     """Train (or resume) to ``params.steps``; ``stop_after`` ends early (used to simulate an interruption)."""
     torch.manual_seed(params.seed)
-    tower = AudioTower(params, text.shape[1])
+    device = resolve_device(params.device)
+    text = text.to(device)
+    tower = AudioTower(params, text.shape[1]).to(device)
     opt = torch.optim.AdamW(tower.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     history: list[dict[str, float]] = []
     start = 0
     ckpt = ckpt_dir / CHECKPOINT
-    fingerprint = params.model_dump_json(exclude={"num_workers", "checkpoint_every"})  # what decides the weights
+    fingerprint = checkpoint_fingerprint(params)
     if ckpt.is_file():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        state = torch.load(ckpt, map_location=device, weights_only=True)
         if state["params"] == fingerprint:
             tower.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
@@ -111,7 +133,7 @@ def train(params: TrainAudioClipParams, feats: Features, text: torch.Tensor, ckp
             if (step + 1) % params.checkpoint_every == 0 or step + 1 == params.steps:
                 _save(ckpt, tower, opt, step + 1, history, fingerprint)
             bar.update()
-    return tower, history
+    return tower.cpu(), history
 
 
 def _save(path: Path, tower: AudioTower, opt: torch.optim.Optimizer, step: int, history: list, fp: str) -> None:

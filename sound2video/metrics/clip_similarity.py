@@ -64,11 +64,18 @@ class ClipModel:
         return torch.nn.functional.normalize(e, dim=-1).cpu().numpy()
 
 
-def load_clip(name: str, pretrained: str | None = None, device: str = "cpu") -> ClipModel:
-    """open_clip model by name, with a pretrained tag (e.g. 'openai') or a local checkpoint path, or random init."""
-    import open_clip
+RANDOM_INIT_SEED = 0  # random-init CLIPs are seeded, so training, resuming and inference see the same model
 
-    model, _, _ = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device)
+
+def load_clip(name: str, pretrained: str | None = None, device: str = "cpu") -> ClipModel:
+    """open_clip model by name, with a pretrained tag (e.g. 'openai') or a local checkpoint path, or random init
+    (seeded with ``RANDOM_INIT_SEED`` without touching the caller's random state)."""
+    import open_clip
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(RANDOM_INIT_SEED)
+        model, _, _ = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device)
     model.eval()
     size = model.visual.image_size
     size = size[0] if isinstance(size, (tuple, list)) else int(size)
