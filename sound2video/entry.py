@@ -25,6 +25,7 @@ def run_main(fn: Callable[[], None]) -> int:
         return 130
     except (FileNotFoundError, ValueError, RuntimeError) as e:
         log.error("%s", e)
+        log.debug("traceback:", exc_info=True)  # SOUND2VIDEO_LOG=DEBUG shows where it came from
         return 1
     return 0
 

@@ -90,6 +90,11 @@ def test_model_files_load_and_the_cli(feats, tmp_path, repo_root, monkeypatch):
         direct = torch.nn.functional.normalize(tower.encoder(torch.from_numpy(log_mel(wave, MEL))[None]), dim=-1)[0]
     assert vec.shape == (64,) and np.allclose(vec, direct.numpy(), atol=1e-5)
     assert np.allclose(model(wave, 16000), vec, atol=1e-5)  # the callable the metrics take
+    import sound2video.models as models
+
+    monkeypatch.setenv("SOUND2VIDEO_AUDIO_CLIP", str(tmp_path / "model"))
+    monkeypatch.setattr(models, "_default_tower", None)
+    assert np.allclose(models.audio_clip_encoder(wave, 16000), vec, atol=1e-5)
     cfg = json.loads((tmp_path / "model" / "config.json").read_text())
     assert MelParams(**cfg["mel"]) == MEL  # mel params travel with the model
 

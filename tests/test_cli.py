@@ -48,7 +48,11 @@ def test_data_inspect_tar_and_missing(tmp_path, repo_root):
     assert out["samples"] == 3 and out["fields"] == {"cls": 3, "flac": 3, "json": 3, "mp4": 3}
     assert out["classes"] == {"raining": 3}
     missing = run_cli("data", "inspect", str(tmp_path / "nope.tar"), cwd=repo_root)
-    assert missing.returncode == 1 and "no such file" in missing.stderr
+    assert missing.returncode == 1 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
+    debug = subprocess.run([sys.executable, "-m", "sound2video", "data", "inspect", str(tmp_path / "nope.tar")],
+                           capture_output=True, text=True, cwd=repo_root,
+                           env={**__import__("os").environ, "SOUND2VIDEO_LOG": "DEBUG"})
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
 
 
 def test_profile_list(repo_root):

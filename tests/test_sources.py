@@ -79,6 +79,15 @@ def test_local_folder(tmp_path):
     assert all("." not in i and "/" not in i for i in df["id"])
 
 
+def test_synthetic_urls_round_trip():
+    from sound2video.sources.synthetic import parse_synthetic_url, synthetic_url
+
+    assert parse_synthetic_url(synthetic_url("fire_crackling", 12, 3)) == ("fire_crackling", 12)
+    for bad in ("synthetic://../etc/1?seed=0", "http://x/1", "synthetic://raining/x?seed=0"):
+        with pytest.raises(ValueError, match="not a synthetic source URL"):
+            parse_synthetic_url(bad)
+
+
 def test_synthetic_manifest():
     p = _params(kind="synthetic", synthetic={"videos_per_class": 2})
     df = read_manifest(p, ClassTable.read())

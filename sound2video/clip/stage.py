@@ -137,7 +137,7 @@ def _cut_one(src: Path, start: float, class_dir: Path, key: str, out_dir: Path, 
             p.unlink(missing_ok=True)
 
 
-def _video_done(ledger: Ledger, rows_by_video: dict[str, list[dict]], video_id: str, fp: str, out_dir: Path) -> bool:
+def _video_done(rows_by_video: dict[str, list[dict]], video_id: str, fp: str, out_dir: Path) -> bool:
     rows = rows_by_video.get(video_id, [])
     if not rows or any(r["fingerprint"] != fp or str(r["reason"]).startswith("internal_error") for r in rows):
         return False
@@ -161,7 +161,7 @@ def run(params: ClipParams, downloads: pd.DataFrame, raw_dir: str | Path, out_di
     for v in videos:
         fp = fingerprint(params, v["sha256"])
         fps_[v["id"]] = fp
-        if not _video_done(ledger, rows_by_video, v["id"], fp, out_dir):
+        if not _video_done(rows_by_video, v["id"], fp, out_dir):
             todo.append(v)
     log.info("clip: %d source videos, %d to clip, %d workers", len(videos), len(todo), params.workers)
     started = time.monotonic()

@@ -96,11 +96,11 @@ def fetch_item(item: dict[str, Any], params: DownloadParams, out_dir: Path) -> d
 def _fetch_to(work: Path, item: dict[str, Any], params: DownloadParams) -> Path:
     kind = item["source_kind"]
     if kind == "synthetic":
-        from ..sources.synthetic import render_video
+        from ..sources.synthetic import parse_synthetic_url, render_video
 
-        name, index = item["url"].removeprefix("synthetic://").split("?")[0].split("/")
+        name, index = parse_synthetic_url(item["url"])
         out = work / "media.mp4"
-        render_video(out, name, int(index), params.source.synthetic)  # type: ignore[arg-type]
+        render_video(out, name, index, params.source.synthetic)  # type: ignore[arg-type]
         return out
     if kind == "local_folder":
         src = Path(item["url"])

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 
-def _common(p: argparse.ArgumentParser, num_default: int = 2048) -> None:
+def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=int, default=16, help="consecutive frames per clip (default 16)")
     p.add_argument("--stride", type=int, default=1, help="take every N-th frame (default 1)")
     p.add_argument("--batch-size", type=int, default=8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 import zlib
@@ -19,6 +20,14 @@ INTERNAL_WIDTH = 192  # pictures are drawn this wide, then scaled up by ffmpeg
 
 def synthetic_url(name: str, index: int, seed: int) -> str:
     return f"synthetic://{name}/{index}?seed={seed}"
+
+
+def parse_synthetic_url(url: str) -> tuple[str, int]:
+    """(class name, video index) of a ``synthetic_url``; raises ValueError for anything else."""
+    m = re.match(r"^synthetic://([a-z0-9_]+)/(\d+)\?seed=\d+$", url)
+    if not m:
+        raise ValueError(f"not a synthetic source URL: {url!r}")
+    return m.group(1), int(m.group(2))
 
 
 def rng_for(name: str, index: int, seed: int) -> np.random.Generator:
