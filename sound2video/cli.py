@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .metrics.commands import add_parsers as add_metrics
 
     add_metrics(sub)
+    from .models.stylegan3.commands import add_parsers as add_stylegan3
+
+    add_stylegan3(sub)
     return p
 
 
