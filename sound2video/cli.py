@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .models.stylegan3.commands import add_parsers as add_stylegan3
 
     add_stylegan3(sub)
+    from .inversion.commands import add_parsers as add_invert
+
+    add_invert(sub)
     return p
 
 

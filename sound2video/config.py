@@ -233,8 +233,9 @@ TOP_LEVEL = {"profile", "datasets"}
 def _single_sections() -> dict[str, type[BaseModel]]:
     """Sections with one block for the whole project (model stages), not one per data set."""
     from .audio.config import TrainAudioClipParams
+    from .inversion.config import InvertLhqParams, StyleGAN3Params
 
-    return {"train_audio_clip": TrainAudioClipParams}
+    return {"train_audio_clip": TrainAudioClipParams, "stylegan3": StyleGAN3Params, "invert_lhq": InvertLhqParams}
 _DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

@@ -308,3 +308,13 @@ def test_generator_is_dtype_and_mode_agnostic():
     assert (a - b.float()).abs().max() < 0.1 * a.abs().max() + 0.05
     with pytest.raises(ValueError, match="impl must be one of"):
         G.set_impl("cuda")
+
+
+def test_caches_filled_under_inference_mode_serve_a_later_backward_pass():
+    """Sampling first (inference mode) and then optimising ws through the same generator must work."""
+    G = randomised(tiny("R", res=32)).requires_grad_(False)
+    with torch.inference_mode():
+        G(torch.randn(2, 16))
+    ws = G.mapping(torch.randn(2, 16)).detach().requires_grad_(True)
+    G.synthesis(ws).square().mean().backward()
+    assert ws.grad is not None and ws.grad.abs().sum() > 0

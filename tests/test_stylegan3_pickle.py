@@ -193,7 +193,7 @@ def test_url_with_sha256_and_cache(tmp_path, http_root, monkeypatch):
         load_generator(f"{base}/missing.pkl", cache_dir=cache)
 
 
-def test_cli_convert_info_sample(tmp_path, capsys):
+def test_cli_convert_info_sample(tmp_path, capsys, caplog):
     G = randomised(tiny("T"))
     src = write_official_pickle(G, tmp_path / "net.pkl")
     assert cli(["stylegan3", "convert", str(src), str(tmp_path / "conv"), "--verify"]) == 0
@@ -212,7 +212,7 @@ def test_cli_convert_info_sample(tmp_path, capsys):
     want = (want * 127.5 + 128).clamp(0, 255).to(torch.uint8)[0].permute(1, 2, 0).numpy()
     assert np.array_equal(grid[64:128, 0:64], want)
     assert cli(["stylegan3", "sample", "--network", str(src), "--seeds", "3-1", "--out", str(tmp_path / "x.png")]) == 1
-    assert "range '3-1' is empty" in capsys.readouterr().err
+    assert "range '3-1' is empty" in capsys.readouterr().err + caplog.text
 
 
 def test_unpickler_rejects_persistent_ids():
@@ -231,3 +231,24 @@ def test_persistent_stub_never_exposes_source(tmp_path):
         data = pickle.dumps({"G_ema": Persistent(mods, "Generator", {"_modules": {}}, MODULE_SRC)}, protocol=4)
     obj = read_pickle(io.BytesIO(data))["G_ema"]
     assert obj.class_name == "Generator" and not hasattr(obj, "module_src")
+
+
+def test_stylegan3_stage_converts_a_pinned_pickle(tmp_path):
+    import json
+
+    import yaml
+
+    from sound2video.models.stylegan3 import stage
+
+    G = randomised(tiny("T"))
+    src = write_official_pickle(G, tmp_path / "lhq.pkl")
+    digest = sha256_file(src)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"stylegan3": {"network": str(src), "sha256": digest}}))
+    stage.main(str(params), str(tmp_path / "out"))
+    config = json.loads((tmp_path / "out/config.json").read_text())
+    assert config["source"] == {"network": str(src), "sha256": digest, "key": "G_ema", "random_init": False}
+    assert torch.equal(render(G), render(load_generator(tmp_path / "out")))
+    params.write_text(yaml.safe_dump({"stylegan3": {"network": str(src), "sha256": "0" * 64}}))
+    with pytest.raises(FetchError, match="sha256 mismatch"):
+        stage.main(str(params), str(tmp_path / "out2"))

@@ -115,9 +115,11 @@ class SynthesisInput(nn.Module):
         """Sample positions ``[size, size, 2]`` (x, y) in units of the input's sampling period."""
         key = (device, dtype)
         if key not in self._grid:
-            theta = torch.eye(2, 3, device=device, dtype=dtype)
-            theta[0, 0] = theta[1, 1] = 0.5 * self.size / self.sampling_rate
-            self._grid[key] = F.affine_grid(theta.unsqueeze(0), [1, 1, self.size, self.size], align_corners=False)[0]
+            with ops.cache_mode():
+                theta = torch.eye(2, 3, device=device, dtype=dtype)
+                theta[0, 0] = theta[1, 1] = 0.5 * self.size / self.sampling_rate
+                self._grid[key] = F.affine_grid(theta.unsqueeze(0), [1, 1, self.size, self.size],
+                                                align_corners=False)[0]
         return self._grid[key]
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:

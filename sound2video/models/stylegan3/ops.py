@@ -30,6 +30,17 @@ import torch.nn.functional as F
 CHUNK_ELEMENTS = 1 << 20  # channel-images per chunk x up-sampled pixels: ~4 MB of fp32 intermediate
 
 
+def cache_mode() -> Any:
+    """Where cached constants are made: ordinary tensors even inside ``torch.inference_mode`` (so a cache filled
+    while sampling can still serve a later pass that needs gradients), and outside autograd."""
+    import contextlib
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(torch.inference_mode(False))
+    stack.enter_context(torch.no_grad())
+    return stack
+
+
 class AxisResampler:
     """``y[m] = sum_n x[n] h[n*a - m*b + c]`` along dimension 1 of ``[n, in_len, other]`` (zero outside x, h).
 
@@ -57,12 +68,29 @@ class AxisResampler:
         self.pad_lo = -self.first
         self.pad_hi = (self.blocks - 1) * self.step + self.window - in_len - self.pad_lo
         self._tensors: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
+        self._h, self._abc = np.asarray(h, dtype=np.float64), (a, b, c)
+        self._transposed: AxisResampler | None = None
+
+    def transposed(self) -> "AxisResampler":
+        """The adjoint map (in_len <-> out_len): h[n a - m b + c] = h_rev[m b - n a + (taps - 1 - c)]."""
+        if self._transposed is None:
+            a, b, c = self._abc
+            block = b * max(1, 32 // b)
+            self._transposed = AxisResampler(self._h[::-1].copy(), b, a, len(self._h) - 1 - c, self.out_len,
+                                             self.in_len, block)
+        return self._transposed
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled() and x.requires_grad:
+            return _Banded.apply(x, self)   # backward = the transposed banded map (unfold's own backward is slow)
+        return self.forward(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         key = (x.device, x.dtype)
         mat = self._tensors.get(key)
         if mat is None:
-            mat = self._tensors[key] = torch.as_tensor(self.matrix, dtype=x.dtype, device=x.device)
+            with cache_mode():
+                mat = self._tensors[key] = torch.as_tensor(self.matrix, dtype=x.dtype, device=x.device)
         n, length, other = x.shape
         if length != self.in_len:
             raise ValueError(f"resampler built for length {self.in_len}, got {length}")
@@ -70,6 +98,18 @@ class AxisResampler:
         windows = x.unfold(1, self.window, self.step).transpose(-1, -2)     # [n, blocks, window, other]
         y = torch.matmul(mat, windows).reshape(n, self.blocks * self.block, other)
         return y if y.shape[1] == self.out_len else y[:, : self.out_len]
+
+
+class _Banded(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, op: AxisResampler) -> torch.Tensor:
+        ctx.op = op
+        return op.forward(x)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return ctx.op.transposed().forward(grad.contiguous()), None
 
 
 def _up_resampler(f: np.ndarray | None, up: int, lo: int, hi: int, in_len: int) -> tuple[AxisResampler, int]:
@@ -136,7 +176,8 @@ class FilteredLReLU:
         key = (t.device, t.dtype)
         if key not in self._radial:
             k = np.asarray(self.down_filter, dtype=np.float64)[::-1, ::-1].T * self.gain   # transposed image
-            self._radial[key] = torch.as_tensor(k.copy(), dtype=t.dtype, device=t.device)[None, None]
+            with cache_mode():
+                self._radial[key] = torch.as_tensor(k.copy(), dtype=t.dtype, device=t.device)[None, None]
         return self._radial[key]
 
     def _plan(self, h: int, w: int) -> Any:
@@ -187,7 +228,7 @@ class ModulationCache:
         if weight.requires_grad and torch.is_grad_enabled():
             return _normalised_weight(weight.to(dtype))
         if key != self._key or self._value is None:
-            with torch.no_grad():
+            with cache_mode():
                 self._value = _normalised_weight(weight.to(dtype))
             self._key = key
         return self._value

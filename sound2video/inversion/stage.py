@@ -1,0 +1,129 @@
+"""The ``invert_lhq`` stage: images, frozen generator, encoder training (resumable), held-out metrics, model,
+plots (training log and an input/reconstruction grid)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import load_single
+from ..fsutil import atomic_path, sha256_file, write_json_atomic
+from .config import InvertLhqParams
+
+log = logging.getLogger(__name__)
+
+
+def _images(params: InvertLhqParams, G: Any, ckpt_dir: Path, generator_sha: str) -> Any:
+    """Collect the images, reusing the real-image memory map of an earlier run with the same image params."""
+    from .images import collect
+
+    key = hashlib.sha256((params.images.model_dump_json() + generator_sha + str(G.img_resolution)).encode())
+    cache = None
+    if params.images.kind in ("folder", "tar"):
+        cache = ckpt_dir / f"real-{key.hexdigest()[:16]}.npy"
+        keys_file = cache.with_suffix(".json")
+        if cache.is_file() and keys_file.is_file():
+            from .images import ImageSet, concat, generated_images
+
+            meta = json.loads(keys_file.read_text())
+            real = ImageSet(np.load(cache, mmap_mode="r")[:len(meta["keys"])], ["real"] * len(meta["keys"]),
+                            meta["keys"], rejected=meta["rejected"])
+            log.info("invert_lhq: reusing %d prepared images from %s", len(real), cache)
+            if not params.images.generated_images:
+                return real
+            gen = generated_images(G, params.images.generated_images, params.images.generated_psi,
+                                   params.images.seed)
+            return concat([real, gen], (G.num_ws, G.w_dim))
+        for old in ckpt_dir.glob("real-*.npy"):   # prepared with other params: stale
+            old.unlink()
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    images = collect(params.images, G, cache)
+    if cache is not None:
+        write_json_atomic(cache.with_suffix(".json"), {"keys": [k for k, s in zip(images.keys, images.sources)
+                                                                 if s == "real"], "rejected": images.rejected})
+    return images
+
+
+def grid_selection(sources: list[str], k: int) -> np.ndarray:
+    """Up to ``k`` held-out indices, taken from each source in turn."""
+    by_source = [[i for i, s in enumerate(sources) if s == name] for name in sorted(set(sources))]
+    pick: list[int] = []
+    while len(pick) < min(k, len(sources)):
+        for group in by_source:
+            if group and len(pick) < k:
+                pick.append(group.pop(0))
+    return np.array(pick, dtype=np.int64)
+
+
+def main(params_path: str, generator_dir: str, out_dir: str, ckpt_dir: str, metrics: str, plots_dir: str
+         ) -> dict[str, Any]:
+    from PIL import Image
+
+    from ..audio.model import load_clip_spec
+    from ..models.stylegan3.checkpoint import WEIGHTS as G_WEIGHTS, load_generator
+    from .evaluate import evaluate, image_grid
+    from .images import split
+    from .losses import ClipImageEmbed, InversionLoss, LpipsLoss, load_lpips_model
+    from .model import save
+    from .train import checkpoint_fingerprint, train, write_history
+
+    params = load_single(params_path, "invert_lhq")
+    started = time.monotonic()
+    ckpt = Path(ckpt_dir)
+    G = load_generator(generator_dir)
+    generator_sha = sha256_file(Path(generator_dir) / G_WEIGHTS)
+    gen_config = json.loads((Path(generator_dir) / "config.json").read_text())
+    random_generator = bool(gen_config.get("source", {}).get("random_init"))
+    images = _images(params, G, ckpt, generator_sha)
+    train_idx, val_idx = split(images, params.images.val_fraction, params.images.seed)
+    if len(train_idx) == 0 or len(val_idx) == 0:
+        raise ValueError(f"invert_lhq: {len(images)} image(s) give an empty train or held-out split; add images or "
+                         f"change images.val_fraction")
+    log.info("invert_lhq: %d train / %d held-out images (%s), generator %dpx num_ws %d, prepared in %.1f s",
+             len(train_idx), len(val_idx), ", ".join(f"{s}: {images.sources.count(s)}"
+                                                     for s in sorted(set(images.sources))),
+             G.img_resolution, G.num_ws, time.monotonic() - started)
+
+    lpips = LpipsLoss(load_lpips_model(params.lpips))
+    clip = None
+    if params.loss.clip:
+        clip_model = load_clip_spec(params.clip)
+        clip = ClipImageEmbed(clip_model.model.requires_grad_(False), clip_model.image_size)
+    loss_fn = InversionLoss(params.loss, lpips if params.loss.lpips else None, clip, G.mapping.w_avg)
+    fingerprint = checkpoint_fingerprint(params, generator_sha)
+    train_images = images.images[train_idx] if len(train_idx) < len(images) else images.images
+    inverter, history = train(params, G, train_images, loss_fn, ckpt, fingerprint)
+    G = G.cpu()
+    val = images.subset(val_idx)
+    result, recon = evaluate(inverter, G, val, lpips.cpu())
+    result |= {
+        "train_images": int(len(train_idx)), "steps": params.steps, "loss_weights": params.loss.model_dump(),
+        "mse_pixel_range": "[-1, 1]", "lpips_net": params.lpips.net,
+        "lpips_backbone": params.lpips.backbone or "torchvision (by name)",
+        "generator": {"path": str(generator_dir), "sha256": generator_sha, "random_init": random_generator},
+        "rejected_images": images.rejected[:20], "rejected_count": len(images.rejected),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    if random_generator or params.lpips.backbone == "random":
+        result["offline_profile"] = ("random-init generator and/or LPIPS backbone: numbers check the pipeline, "
+                                     "not inversion quality")
+    save(inverter, Path(out_dir), {"generator": {"path": str(generator_dir), "sha256": generator_sha},
+                                   "loss_weights": params.loss.model_dump(), "steps": params.steps,
+                                   "metrics": {k: result[k] for k in ("lpips", "mse", "psnr", "mse_wavg")}})
+    write_json_atomic(metrics, result)
+    plots = Path(plots_dir)
+    plots.mkdir(parents=True, exist_ok=True)
+    write_history(history, plots / "train_log.csv")
+    pick = grid_selection(val.sources, params.grid_images)
+    with atomic_path(plots / "grid.png", suffix=".tmp.png") as tmp:
+        Image.fromarray(image_grid(np.asarray(val.images[pick]), recon[pick])).save(tmp, format="PNG")
+    log.info("invert_lhq: mse %.4f (w_avg %.4f), psnr %.2f, lpips %.3f on %d held-out images, %.1f s",
+             result["mse"], result["mse_wavg"], result["psnr"], result["lpips"], len(val_idx),
+             time.monotonic() - started)
+    return result
