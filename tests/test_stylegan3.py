@@ -318,3 +318,20 @@ def test_caches_filled_under_inference_mode_serve_a_later_backward_pass():
     ws = G.mapping(torch.randn(2, 16)).detach().requires_grad_(True)
     G.synthesis(ws).square().mean().backward()
     assert ws.grad is not None and ws.grad.abs().sum() > 0
+
+
+def test_official_call_conventions():
+    """Drop-in use: official constructor kwargs, ``G(z, c)`` with an empty c, ``noise_mode``/``force_fp32``."""
+    G = Generator(z_dim=16, c_dim=0, w_dim=16, img_resolution=32, img_channels=3, channel_base=1024,
+                  channel_max=32, mapping_kwargs={"num_layers": 2}).eval()
+    assert G.config == tiny("T", res=32)
+    z = torch.randn(2, 16)
+    c = torch.zeros([2, G.c_dim])
+    with torch.no_grad():
+        a = G(z, c, truncation_psi=0.5, noise_mode="const")
+        b = G.synthesis(G.mapping(z, c, truncation_psi=0.5), noise_mode="const", force_fp32=True)
+    assert torch.equal(a, b)
+    with pytest.raises(NotImplementedError, match="update_emas"):
+        G(z, c, update_emas=True)
+    with pytest.raises(StyleGAN3ConfigError, match="bogus"):
+        Generator(z_dim=16, w_dim=16, img_resolution=32, img_channels=3, bogus=1)

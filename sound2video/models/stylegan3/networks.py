@@ -69,7 +69,8 @@ class MappingNetwork(nn.Module):
         self.register_buffer("w_avg", torch.zeros([w_dim]))
 
     def forward(self, z: torch.Tensor | None, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None) -> torch.Tensor:
+                truncation_cutoff: int | None = None, update_emas: bool = False) -> torch.Tensor:
+        _no_training(update_emas)
         dtype = self.w_avg.dtype
         x = None
         if self.z_dim > 0:
@@ -219,7 +220,11 @@ class SynthesisNetwork(nn.Module):
     def layers(self) -> list[SynthesisLayer]:
         return [getattr(self, name) for name in self.layer_names]
 
-    def forward(self, ws: torch.Tensor) -> torch.Tensor:
+    def forward(self, ws: torch.Tensor, noise_mode: str = "const", force_fp32: bool = True,
+                update_emas: bool = False) -> torch.Tensor:
+        """``noise_mode`` and ``force_fp32`` are accepted for drop-in compatibility: StyleGAN3 has no noise inputs,
+        and computation happens in the parameters' dtype."""
+        _no_training(update_emas)
         _check_shape(ws, [None, self.num_ws, self.w_dim], "ws")
         ws = ws.to(self.input.weight.dtype).unbind(dim=1)
         x = self.input(ws[0])
@@ -233,8 +238,13 @@ class SynthesisNetwork(nn.Module):
 class Generator(nn.Module):
     """StyleGAN3 generator: ``G(z, c)``, ``G.mapping(z, c)``, ``G.synthesis(ws)``."""
 
-    def __init__(self, cfg: GeneratorConfig | None = None) -> None:
+    def __init__(self, cfg: GeneratorConfig | None = None, **official_kwargs: Any) -> None:
+        """``Generator(cfg)``, or the official keyword arguments (``z_dim=..., mapping_kwargs={...}, ...``)."""
         super().__init__()
+        if official_kwargs:
+            if cfg is not None:
+                raise TypeError("give a GeneratorConfig or official keyword arguments, not both")
+            cfg = GeneratorConfig.from_official_kwargs(official_kwargs)
         cfg = cfg or GeneratorConfig()
         self.config = cfg
         self.z_dim, self.c_dim, self.w_dim = cfg.z_dim, cfg.c_dim, cfg.w_dim
@@ -246,8 +256,11 @@ class Generator(nn.Module):
                                       lr_multiplier=m.lr_multiplier, w_avg_beta=m.w_avg_beta)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None) -> torch.Tensor:
-        return self.synthesis(self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff))
+                truncation_cutoff: int | None = None, update_emas: bool = False, **synthesis_kwargs: Any
+                ) -> torch.Tensor:
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,
+                          update_emas=update_emas)
+        return self.synthesis(ws, update_emas=update_emas, **synthesis_kwargs)
 
     def set_impl(self, impl: str) -> "Generator":
         """``"fast"`` (default) or ``"reference"``: which ops the synthesis layers run."""
@@ -269,6 +282,12 @@ class Generator(nn.Module):
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def _no_training(update_emas: bool) -> None:
+    if update_emas:
+        raise NotImplementedError("update_emas=True (training-time EMA updates) is not supported: this generator is "
+                                  "for inference and optimisation through it")
 
 
 def _check_shape(t: torch.Tensor | None, shape: list[int | None], name: str) -> None:
