@@ -335,3 +335,24 @@ def test_official_call_conventions():
         G(z, c, update_emas=True)
     with pytest.raises(StyleGAN3ConfigError, match="bogus"):
         Generator(z_dim=16, w_dim=16, img_resolution=32, img_channels=3, bogus=1)
+
+
+@pytest.mark.parametrize("kind", ["T", "R"])
+def test_full_size_lhq_configs_fast_equals_reference(kind):
+    """The 256 px configs (LHQ T: cbase 32768/cmax 512; R: 65536/1024), fp32 on CPU, psi and an input transform:
+    the acceptance tolerance is 1e-3 of the reference's largest magnitude; the fast path stays far inside it."""
+    torch.manual_seed(0)
+    G = Generator(GeneratorConfig.preset(kind, 256)).eval().requires_grad_(False)
+    with torch.no_grad():
+        for layer in G.synthesis.layers():
+            layer.bias.normal_(0, 0.2)
+            layer.magnitude_ema.uniform_(0.5, 2)
+        G.synthesis.input.affine.weight.normal_(0, 0.1)
+        G.mapping.w_avg.normal_()
+    G.set_input_transform((0.1, -0.05), 7)
+    z = torch.randn(1, 512)
+    with torch.inference_mode():
+        fast = G(z, truncation_psi=0.7)
+        reference = G.set_impl("reference")(z, truncation_psi=0.7)
+    assert fast.shape == (1, 3, 256, 256)
+    assert (fast - reference).abs().max() <= 1e-5 * reference.abs().max()
