@@ -16,7 +16,8 @@ from sound2video.audio.config import TrainAudioClipParams
 from sound2video.audio.data import Features
 from sound2video.audio.mel import MelParams, log_mel
 from sound2video.audio.model import save
-from sound2video.audio.train import batch_indices, lr_at, train
+from sound2video.audio.train import train
+from sound2video.training import batch_indices, lr_at
 from sound2video.sources.synthetic import rng_for
 from sound2video.sources.synthetic_audio import render_audio
 

@@ -7,22 +7,19 @@ checkpoint ends with exactly the weights of an uninterrupted run.
 from __future__ import annotations
 
 import csv
-import logging
-import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from ..fsutil import atomic_path
 from ..log import progress
+from ..training import batch_indices, code_fingerprint, lr_at, resolve_device, resume, save_checkpoint
 from .config import TrainAudioClipParams
 from .data import Features
 from .encoder import AudioEncoder
 from .losses import LogitScale, class_info_nce, info_nce, spec_augment
 
-log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -38,35 +35,9 @@ class AudioTower(torch.nn.Module):
 def checkpoint_fingerprint(params: TrainAudioClipParams) -> str:
     """What decides the weights: the params (less workers, checkpoint interval, device) and the code that trains
     (this package and the CLIP loader), so a checkpoint from other params or other code is never resumed."""
-    import hashlib
-
-    h = hashlib.sha256(params.model_dump_json(exclude={"num_workers", "checkpoint_every", "device"}).encode())
     here = Path(__file__).parent
-    for f in sorted(here.glob("*.py")) + [here.parent / "metrics" / "clip_similarity.py"]:
-        h.update(f.name.encode() + f.read_bytes())
-    return h.hexdigest()
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def batch_indices(n: int, batch: int, step: int, seed: int) -> torch.Tensor:
-    """The ``step``-th batch of a sequence of seeded epoch permutations (a function of its arguments only)."""
-    per_epoch = max(1, n // batch)
-    epoch, pos = divmod(step, per_epoch)
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
-    return perm[pos * batch:(pos + 1) * batch]
-
-
-def lr_at(step: int, params: TrainAudioClipParams) -> float:
-    """Linear warm-up, then cosine decay to zero."""
-    if step < params.warmup_steps:
-        return params.lr * (step + 1) / params.warmup_steps
-    progress_ = (step - params.warmup_steps) / max(1, params.steps - params.warmup_steps)
-    return params.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress_)))
+    return code_fingerprint(params.model_dump_json(exclude={"num_workers", "checkpoint_every", "device"}),
+                            [*here.glob("*.py"), here.parent / "metrics" / "clip_similarity.py"])
 
 
 def step_loss(tower: AudioTower, params: TrainAudioClipParams, feats: Features, text: torch.Tensor,
@@ -97,19 +68,9 @@ def train(params: TrainAudioClipParams, feats: Features, text: torch.Tensor, ckp
     text = text.to(device)
     tower = AudioTower(params, text.shape[1]).to(device)
     opt = torch.optim.AdamW(tower.parameters(), lr=params.lr, weight_decay=params.weight_decay)
-    history: list[dict[str, float]] = []
-    start = 0
     ckpt = ckpt_dir / CHECKPOINT
     fingerprint = checkpoint_fingerprint(params)
-    if ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        if state["params"] == fingerprint:
-            tower.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-            start, history = int(state["step"]), list(state["history"])
-            log.info("resuming from step %d", start)
-        else:
-            log.info("checkpoint was made with other params; starting over")
+    start, history = resume(ckpt, fingerprint, tower, opt, device, "train_audio_clip")
     batch = min(params.batch_size, len(feats.labels))
     tower.train()
     with progress(total=params.steps, initial=start, desc="train_audio_clip", unit="step") as bar:
@@ -131,16 +92,9 @@ def train(params: TrainAudioClipParams, feats: Features, text: torch.Tensor, ckp
                                     "temperature": 1.0 / tower.logit_scale().item()})
                 bar.set_postfix(loss=f"{loss.item():.3f}")
             if (step + 1) % params.checkpoint_every == 0 or step + 1 == params.steps:
-                _save(ckpt, tower, opt, step + 1, history, fingerprint)
+                save_checkpoint(ckpt, tower, opt, step + 1, history, fingerprint)
             bar.update()
     return tower.cpu(), history
-
-
-def _save(path: Path, tower: AudioTower, opt: torch.optim.Optimizer, step: int, history: list, fp: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        torch.save({"model": tower.state_dict(), "optimizer": opt.state_dict(), "step": step, "history": history,
-                    "params": fp}, tmp)
 
 
 def write_history(history: list[dict[str, float]], path: Path) -> None:

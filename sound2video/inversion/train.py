@@ -7,22 +7,19 @@ so a run killed and resumed ends with exactly the weights of an uninterrupted on
 from __future__ import annotations
 
 import csv
-import hashlib
-import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..audio.train import batch_indices, lr_at, resolve_device
 from ..fsutil import atomic_path
 from ..log import progress
+from ..training import batch_indices, code_fingerprint, lr_at, resolve_device, resume, save_checkpoint
 from .config import InvertLhqParams
 from .losses import InversionLoss
 from .model import Inverter, to_model_input
 
-log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 LOG_FIELDS = ["step", "loss", "l2", "lpips", "clip", "w_norm", "lr"]
 
@@ -30,37 +27,28 @@ LOG_FIELDS = ["step", "loss", "l2", "lpips", "clip", "w_norm", "lr"]
 def checkpoint_fingerprint(params: InvertLhqParams, generator_sha256: str) -> str:
     """Params (less bookkeeping), the generator's weights, and the code that trains and renders (this package and
     the StyleGAN3 package) decide the result."""
-    h = hashlib.sha256(params.model_dump_json(exclude={"checkpoint_every", "device", "grid_images"}).encode())
-    h.update(generator_sha256.encode())
     here = Path(__file__).parent
-    for f in sorted(here.glob("*.py")) + sorted((here.parent / "models" / "stylegan3").glob("*.py")):
-        h.update(f.name.encode() + f.read_bytes())
-    return h.hexdigest()
+    return code_fingerprint(params.model_dump_json(exclude={"checkpoint_every", "device", "grid_images"}),
+                            [*here.glob("*.py"), *(here.parent / "models" / "stylegan3").glob("*.py")],
+                            generator_sha256)
 
 
 def train(params: InvertLhqParams, G: Any, images: np.ndarray, loss_fn: InversionLoss, ckpt_dir: Path,
-          fingerprint: str, stop_after: int | None = None) -> tuple[Inverter, list[dict[str, float]]]:
-    """Train (or resume) to ``params.steps`` on uint8 ``images`` ``[N, R, R, 3]``; ``stop_after`` ends early (tests
-    use it to simulate an interruption)."""
+          fingerprint: str, indices: np.ndarray | None = None, stop_after: int | None = None
+          ) -> tuple[Inverter, list[dict[str, float]]]:
+    """Train (or resume) to ``params.steps`` on the rows ``indices`` (default: all) of uint8 ``images``
+    ``[N, R, R, 3]``, which may be a memory map: only each batch is read. ``stop_after`` ends early (tests use it
+    to simulate an interruption)."""
+    rows = np.arange(len(images)) if indices is None else np.asarray(indices, dtype=np.int64)
     device = resolve_device(params.device)
     torch.manual_seed(params.seed)
     inverter = Inverter(params.encoder, G.num_ws, G.w_dim, G.img_resolution, G.mapping.w_avg.cpu()).to(device)
     G = G.to(device).eval().requires_grad_(False)
     loss_fn = loss_fn.to(device)
     opt = torch.optim.AdamW(inverter.encoder.parameters(), lr=params.lr, weight_decay=params.weight_decay)
-    history: list[dict[str, float]] = []
-    start = 0
     ckpt = ckpt_dir / CHECKPOINT
-    if ckpt.is_file():
-        state = torch.load(ckpt, map_location=device, weights_only=True)
-        if state.get("fingerprint") == fingerprint:
-            inverter.load_state_dict(state["model"])
-            opt.load_state_dict(state["optimizer"])
-            start, history = int(state["step"]), list(state["history"])
-            log.info("invert_lhq: resuming from step %d", start)
-        else:
-            log.info("invert_lhq: checkpoint was made with other params, generator or code; starting over")
-    batch = min(params.batch_size, len(images))
+    start, history = resume(ckpt, fingerprint, inverter, opt, device, "invert_lhq")
+    batch = min(params.batch_size, len(rows))
     inverter.train()
     with progress(total=params.steps, initial=start, desc="invert_lhq", unit="step") as bar:
         for step in range(start, params.steps):
@@ -69,7 +57,7 @@ def train(params: InvertLhqParams, G: Any, images: np.ndarray, loss_fn: Inversio
             lr = lr_at(step, params)
             for group in opt.param_groups:
                 group["lr"] = lr
-            idx = batch_indices(len(images), batch, step, params.seed).numpy()
+            idx = rows[batch_indices(len(rows), batch, step, params.seed).numpy()]
             x = to_model_input(images[np.sort(idx)]).to(device)
             if params.hflip:
                 flip = torch.rand(len(x), generator=torch.Generator().manual_seed(params.seed * 7_919 + step)) < 0.5
@@ -85,16 +73,9 @@ def train(params: InvertLhqParams, G: Any, images: np.ndarray, loss_fn: Inversio
                 history.append({"step": step + 1, "loss": loss.item(), **parts, "lr": lr})
                 bar.set_postfix(loss=f"{loss.item():.4f}")
             if (step + 1) % params.checkpoint_every == 0 or step + 1 == params.steps:
-                _save(ckpt, inverter, opt, step + 1, history, fingerprint)
+                save_checkpoint(ckpt, inverter, opt, step + 1, history, fingerprint)
             bar.update()
     return inverter.cpu().eval(), history
-
-
-def _save(path: Path, inverter: Inverter, opt: torch.optim.Optimizer, step: int, history: list, fp: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        torch.save({"model": inverter.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                    "history": history, "fingerprint": fp}, tmp)
 
 
 def write_history(history: list[dict[str, float]], path: Path) -> None:
