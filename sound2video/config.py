@@ -20,7 +20,13 @@ class ParamsError(ValueError):
 
 
 class _Strict(BaseModel):
+    """Base of every params block: unknown keys are errors, values are immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"   # a stage's torch device; auto = CUDA when available
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
 
 # ----------------------------------------------------------------------------------------------- download ----
@@ -59,7 +65,7 @@ class SyntheticParams(_Strict):
 class SourceParams(_Strict):
     kind: Literal["synthetic", "authors_csv", "vggsound_csv", "local_folder"]
     path: Optional[str] = Field(None, description="path or http(s) URL of the manifest, or the folder (local_folder)")
-    sha256: Optional[str] = Field(None, pattern=r"^[0-9a-f]{64}$")
+    sha256: Optional[str] = Field(None, pattern=SHA256_PATTERN)
     columns: ColumnMap = Field(default_factory=ColumnMap)
     synthetic: Optional[SyntheticParams] = None
     use_ranges: bool = Field(False, description="download only each item's [start, end] segment")

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ..config import DEVICE_PATTERN, _Strict
 from .mel import MelParams
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class AudioEncoderConfig(_Strict):
@@ -59,4 +56,4 @@ class TrainAudioClipParams(_Strict):
     augment_weight: float = Field(0.0, ge=0, description="weight of the audio<->augmented-audio InfoNCE")
     specaugment: Optional[SpecAugmentParams] = Field(default_factory=SpecAugmentParams)
     num_workers: int = Field(2, ge=0, le=64, description="DataLoader workers that decode shards")
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="auto: CUDA when available")
+    device: str = Field("auto", pattern=DEVICE_PATTERN, description="auto: CUDA when available")

@@ -10,16 +10,16 @@ import io
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from ..config import _Strict
 
 
 class AudioError(ValueError):
     """Audio that cannot be used: the message names the file and the problem."""
 
 
-class MelParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class MelParams(_Strict):
     sample_rate: int = Field(16000, ge=8000, le=96000)
     clip_seconds: float = Field(10.0, gt=0, le=60, description="audio is padded or cut to this length")
     n_fft: int = Field(1024, ge=64, le=16384)

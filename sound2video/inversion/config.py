@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from ..audio.config import ClipSpec
-
-_SHA256 = r"^[0-9a-f]{64}$"
-_DEVICE = r"^(auto|cpu|cuda(:\d+)?)$"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from ..config import DEVICE_PATTERN, SHA256_PATTERN, _Strict
 
 
 class RandomGeneratorParams(_Strict):
@@ -35,7 +29,7 @@ class StyleGAN3Params(_Strict):
     """Where the frozen generator comes from: a network file (official pickle or our format) or random init."""
 
     network: Optional[str] = Field(None, description="path or http(s) URL; null: random init from `random`")
-    sha256: Optional[str] = Field(None, pattern=_SHA256)
+    sha256: Optional[str] = Field(None, pattern=SHA256_PATTERN)
     key: str = Field("G_ema", description="which network of an official pickle")
     random: Optional[RandomGeneratorParams] = None
 
@@ -53,7 +47,7 @@ class ImageSourceParams(_Strict):
 
     kind: Literal["folder", "tar", "synthetic"] = "synthetic"
     path: Optional[str] = Field(None, description="folder of images, or tar shard(s): a path, glob or http(s) URL")
-    sha256: Optional[str] = Field(None, pattern=_SHA256, description="of a single tar given by URL")
+    sha256: Optional[str] = Field(None, pattern=SHA256_PATTERN, description="of a single tar given by URL")
     limit: Optional[int] = Field(None, ge=1, description="use at most this many real images (after sorting)")
     synthetic_images: int = Field(0, ge=0, description="synthetic landscape-like pictures (kind: synthetic)")
     generated_images: int = Field(0, ge=0, description="images sampled from the generator, with known latents")
@@ -114,4 +108,4 @@ class InvertLhqParams(_Strict):
     checkpoint_every: int = Field(200, ge=1)
     log_every: int = Field(10, ge=1)
     grid_images: int = Field(8, ge=1, le=64, description="held-out images in the input/reconstruction grid")
-    device: str = Field("auto", pattern=_DEVICE, description="auto: CUDA when available")
+    device: str = Field("auto", pattern=DEVICE_PATTERN, description="auto: CUDA when available")
