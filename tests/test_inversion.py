@@ -20,7 +20,8 @@ from sound2video.inversion.config import (EncoderParams, ImageSourceParams, Inve
                                           LpipsParams, RandomGeneratorParams)
 from sound2video.inversion.encoder import GradualStyleEncoder
 from sound2video.inversion.images import generated_images, load_real, prepare_image, split, synthetic_pictures
-from sound2video.inversion.losses import InversionLoss, LpipsLoss, load_lpips_model
+from sound2video.inversion.losses import InversionLoss, LpipsLoss
+from sound2video.metrics.image import load_lpips
 from sound2video.inversion.train import checkpoint_fingerprint, train
 from sound2video.models.stylegan3.stage import random_generator
 
@@ -60,7 +61,7 @@ def test_real_size_encoders_match_psp_structure():
 def test_lpips_wrapper_matches_the_lpips_package(tmp_path):
     import lpips
 
-    model = load_lpips_model(LpipsParams(backbone="random"))
+    model = load_lpips("alex", "random")
     independent = lpips.LPIPS(net="alex", pretrained=True, pnet_rand=True, verbose=False)
     independent.load_state_dict(model.state_dict())
     a, b = torch.rand(3, 3, 64, 64) * 2 - 1, torch.rand(3, 3, 64, 64) * 2 - 1
@@ -75,7 +76,7 @@ def test_lpips_wrapper_matches_the_lpips_package(tmp_path):
 
 def test_loss_terms_follow_their_definitions(G):
     w_avg = G.mapping.w_avg
-    lpips = LpipsLoss(load_lpips_model(LpipsParams(backbone="random")))
+    lpips = LpipsLoss(load_lpips("alex", "random"))
     x, y = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
     ws = w_avg + torch.randn(2, G.num_ws, G.w_dim)
     total, parts = InversionLoss(LossParams(l2=2.0, lpips=0.5, clip=0, w_norm=0.1), lpips, None, w_avg)(x, y, ws)

@@ -164,7 +164,8 @@ def generated_images(G: Any, n: int, psi: float, seed: int, batch: int = 16) -> 
 
 
 def concat(parts: list[ImageSet], latent_shape: tuple[int, int]) -> ImageSet:
-    if len(parts) == 1 and parts[0].latents is not None:
+    """One set (a single part is returned as is, so a memory map stays one)."""
+    if len(parts) == 1:
         return parts[0]
     latents = [p.latents if p.latents is not None else np.full((len(p), *latent_shape), np.nan, np.float32)
                for p in parts]
@@ -187,14 +188,11 @@ def split(images: ImageSet, val_fraction: float, seed: int) -> tuple[np.ndarray,
 
 def collect(params: ImageSourceParams, G: Any, cache: Path | None = None) -> ImageSet:
     """Every image the params ask for (real or synthetic, plus generated). Real images go through a memory map at
-    ``cache`` (when given) and are not concatenated with the others unless there are others."""
+    ``cache`` (when given)."""
     res = G.img_resolution
     parts = []
     if params.kind in ("folder", "tar"):
-        real = load_real(params, res, cache)
-        if not params.generated_images:
-            return real
-        parts.append(real)
+        parts.append(load_real(params, res, cache))
     elif params.synthetic_images:
         parts.append(synthetic_pictures(params.synthetic_images, res, params.seed))
     if params.generated_images:

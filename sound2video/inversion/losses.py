@@ -8,31 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import LossParams, LpipsParams
-
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-LPIPS_RANDOM_SEED = 0
-
-
-def load_lpips_model(params: LpipsParams, device: str | torch.device = "cpu") -> nn.Module:
-    """The ``lpips`` package's LPIPS (its linear heads ship inside the package); the backbone by name, from a local
-    torchvision state dict, or seeded random ('random': for offline smoke runs only)."""
-    import lpips
-
-    from ..metrics.image import load_lpips
-
-    if params.backbone == "random":
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(LPIPS_RANDOM_SEED)
-            model = lpips.LPIPS(net=params.net, pretrained=True, pnet_rand=True, verbose=False)
-    else:
-        model = load_lpips(params.net, params.backbone)
-    return model.eval().requires_grad_(False).to(device)
+from ..metrics.clip_similarity import CLIP_MEAN, CLIP_STD
+from .config import LossParams
 
 
 class LpipsLoss(nn.Module):
-    """Mean LPIPS distance of two batches of [-1, 1] images (what ``lpips.LPIPS`` computes per pair)."""
+    """Per-pair LPIPS distances ``[N]`` of two batches of [-1, 1] images, from an ``lpips.LPIPS`` model
+    (``sound2video.metrics.image.load_lpips``)."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()

@@ -21,33 +21,30 @@ log = logging.getLogger(__name__)
 
 def _images(params: InvertLhqParams, G: Any, ckpt_dir: Path, generator_sha: str) -> Any:
     """Collect the images, reusing the real-image memory map of an earlier run with the same image params."""
-    from .images import collect
+    from .images import ImageSet, collect, concat, generated_images
 
-    key = hashlib.sha256((params.images.model_dump_json() + generator_sha + str(G.img_resolution)).encode())
-    cache = None
-    if params.images.kind in ("folder", "tar"):
-        cache = ckpt_dir / f"real-{key.hexdigest()[:16]}.npy"
-        keys_file = cache.with_suffix(".json")
-        if cache.is_file() and keys_file.is_file():
-            from .images import ImageSet, concat, generated_images
-
-            meta = json.loads(keys_file.read_text())
-            real = ImageSet(np.load(cache, mmap_mode="r")[:len(meta["keys"])], ["real"] * len(meta["keys"]),
-                            meta["keys"], rejected=meta["rejected"])
-            log.info("invert_lhq: reusing %d prepared images from %s", len(real), cache)
-            if not params.images.generated_images:
-                return real
-            gen = generated_images(G, params.images.generated_images, params.images.generated_psi,
-                                   params.images.seed)
-            return concat([real, gen], (G.num_ws, G.w_dim))
-        for old in ckpt_dir.glob("real-*.npy"):   # prepared with other params: stale
+    src = params.images
+    if src.kind not in ("folder", "tar"):
+        return collect(src, G)
+    key = hashlib.sha256((src.model_dump_json() + generator_sha + str(G.img_resolution)).encode()).hexdigest()
+    cache = ckpt_dir / f"real-{key[:16]}.npy"
+    keys_file = cache.with_suffix(".json")
+    if not (cache.is_file() and keys_file.is_file()):
+        for old in ckpt_dir.glob("real-*"):   # prepared with other params: stale
             old.unlink()
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    images = collect(params.images, G, cache)
-    if cache is not None:
-        write_json_atomic(cache.with_suffix(".json"), {"keys": [k for k, s in zip(images.keys, images.sources)
-                                                                 if s == "real"], "rejected": images.rejected})
-    return images
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        images = collect(src, G, cache)
+        write_json_atomic(keys_file, {"keys": [k for k, s in zip(images.keys, images.sources) if s == "real"],
+                                      "rejected": images.rejected})
+        return images
+    meta = json.loads(keys_file.read_text())
+    n = len(meta["keys"])
+    real = ImageSet(np.load(cache, mmap_mode="r")[:n], ["real"] * n, meta["keys"], rejected=meta["rejected"])
+    log.info("invert_lhq: reusing %d prepared images from %s", n, cache)
+    parts = [real]
+    if src.generated_images:
+        parts.append(generated_images(G, src.generated_images, src.generated_psi, src.seed))
+    return concat(parts, (G.num_ws, G.w_dim))
 
 
 def grid_selection(sources: list[str], k: int) -> np.ndarray:
@@ -66,10 +63,11 @@ def main(params_path: str, generator_dir: str, out_dir: str, ckpt_dir: str, metr
     from PIL import Image
 
     from ..audio.model import load_clip_spec
+    from ..metrics.image import load_lpips
     from ..models.stylegan3.checkpoint import WEIGHTS as G_WEIGHTS, load_generator
     from .evaluate import evaluate, image_grid
     from .images import split
-    from .losses import ClipImageEmbed, InversionLoss, LpipsLoss, load_lpips_model
+    from .losses import ClipImageEmbed, InversionLoss, LpipsLoss
     from .model import save
     from .train import checkpoint_fingerprint, train, write_history
 
@@ -90,18 +88,18 @@ def main(params_path: str, generator_dir: str, out_dir: str, ckpt_dir: str, metr
                                                      for s in sorted(set(images.sources))),
              G.img_resolution, G.num_ws, time.monotonic() - started)
 
-    lpips = LpipsLoss(load_lpips_model(params.lpips))
+    lpips = LpipsLoss(load_lpips(params.lpips.net, params.lpips.backbone))
     clip = None
     if params.loss.clip:
         clip_model = load_clip_spec(params.clip)
         clip = ClipImageEmbed(clip_model.model.requires_grad_(False), clip_model.image_size)
     loss_fn = InversionLoss(params.loss, lpips if params.loss.lpips else None, clip, G.mapping.w_avg)
     fingerprint = checkpoint_fingerprint(params, generator_sha)
-    train_images = images.images[train_idx] if len(train_idx) < len(images) else images.images
-    inverter, history = train(params, G, train_images, loss_fn, ckpt, fingerprint)
+    inverter, history = train(params, G, images.images, loss_fn, ckpt, fingerprint, indices=train_idx)
     G = G.cpu()
     val = images.subset(val_idx)
-    result, recon = evaluate(inverter, G, val, lpips.cpu())
+    pick = grid_selection(val.sources, params.grid_images)
+    result, recon = evaluate(inverter, G, val, lpips.cpu(), keep=pick)
     result |= {
         "train_images": int(len(train_idx)), "steps": params.steps, "loss_weights": params.loss.model_dump(),
         "mse_pixel_range": "[-1, 1]", "lpips_net": params.lpips.net,
@@ -120,9 +118,8 @@ def main(params_path: str, generator_dir: str, out_dir: str, ckpt_dir: str, metr
     plots = Path(plots_dir)
     plots.mkdir(parents=True, exist_ok=True)
     write_history(history, plots / "train_log.csv")
-    pick = grid_selection(val.sources, params.grid_images)
     with atomic_path(plots / "grid.png", suffix=".tmp.png") as tmp:
-        Image.fromarray(image_grid(np.asarray(val.images[pick]), recon[pick])).save(tmp, format="PNG")
+        Image.fromarray(image_grid(np.asarray(val.images[pick]), recon)).save(tmp, format="PNG")
     log.info("invert_lhq: mse %.4f (w_avg %.4f), psnr %.2f, lpips %.3f on %d held-out images, %.1f s",
              result["mse"], result["mse_wavg"], result["psnr"], result["lpips"], len(val_idx),
              time.monotonic() - started)

@@ -25,17 +25,23 @@ def psnr(a: Any, b: Any) -> Any:
     return 10 * torch.log10(4.0 / mse(a, b).clamp_min(1e-12))
 
 
+RANDOM_BACKBONE_SEED = 0
+
+
 def load_lpips(net: str = "alex", backbone: str | Path | None = None, device: str = "cpu") -> Any:
-    """An ``lpips.LPIPS`` module. ``backbone``: a local torchvision AlexNet/VGG16 state dict for offline use
-    (otherwise torchvision downloads the ImageNet weights by name). The linear heads ship inside the package."""
+    """An ``lpips.LPIPS`` module, frozen. ``backbone``: a local torchvision AlexNet/VGG16 state dict for offline use,
+    ``"random"`` for a seeded random backbone (smoke runs only: the distances mean nothing), or None to let
+    torchvision download the ImageNet weights by name. The linear heads ship inside the package."""
     import lpips
     import torch
 
-    model = lpips.LPIPS(net=net, pretrained=True, pnet_rand=backbone is not None, verbose=False)
-    if backbone is not None:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(RANDOM_BACKBONE_SEED)
+        model = lpips.LPIPS(net=net, pretrained=True, pnet_rand=backbone is not None, verbose=False)
+    if backbone is not None and str(backbone) != "random":
         state = torch.load(str(backbone), map_location="cpu", weights_only=True)
         model.net.load_state_dict(_backbone_state(state, net, model.net.state_dict().keys()))
-    return model.eval().to(device)
+    return model.eval().requires_grad_(False).to(device)
 
 
 def _backbone_state(state: dict, net: str, wanted: Any) -> dict:
