@@ -68,7 +68,9 @@ def seed_latents(seeds: list[int], z_dim: int) -> np.ndarray:
 
 def to_uint8(images: Any) -> np.ndarray:
     """[N, C, H, W] in [-1, 1] -> [N, H, W, C] uint8, rounding as the official metrics code does."""
-    return (images * 127.5 + 128).clamp(0, 255).to(dtype=__import__("torch").uint8).permute(0, 2, 3, 1).cpu().numpy()
+    import torch
+
+    return (images * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
 def image_grid(images: np.ndarray) -> np.ndarray:

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import ops_reference
+
 CHUNK_ELEMENTS = 1 << 20  # channel-images per chunk x up-sampled pixels: ~4 MB of fp32 intermediate
 
 
@@ -124,6 +126,19 @@ def _down_resampler(f: np.ndarray | None, down: int, gain: float, in_len: int) -
     return AxisResampler(h, 1, down, 0, in_len, out_len, block=16), out_len
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """The resamplers for one input size; ``down_x``/``down_y`` are None for a 2-D (radial) down filter."""
+
+    up_y: AxisResampler
+    up_x: AxisResampler
+    down_x: AxisResampler | None
+    down_y: AxisResampler | None
+    out_h: int
+    out_w: int
+    tmp_pixels: int
+
+
 @dataclass
 class FilteredLReLU:
     """Bias + up-sample + leaky ReLU (x gain, clamped) + down-sample for one layer's fixed input size."""
@@ -136,7 +151,7 @@ class FilteredLReLU:
     gain: float
     slope: float
     clamp: float | None
-    _plans: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)
+    _plans: dict[tuple[int, int], _Plan] = field(default_factory=dict, repr=False)
     _radial: dict[tuple[torch.device, torch.dtype], torch.Tensor] = field(default_factory=dict, repr=False)
 
     @property
@@ -154,23 +169,21 @@ class FilteredLReLU:
                              inplace=owned and not (torch.is_grad_enabled() and x.requires_grad))
         b, c, h, w = x.shape
         plan = self._plan(h, w)
-        up_y, up_x, down_x, down_y, out_h, out_w, tmp_pixels = plan
         flat = x.reshape(b * c, h, w)
-        chunk = max(1, min(b * c, CHUNK_ELEMENTS // tmp_pixels))
+        chunk = max(1, min(b * c, CHUNK_ELEMENTS // plan.tmp_pixels))
         grad = torch.is_grad_enabled() and x.requires_grad
         outs = [self._chunk(flat[i: i + chunk], plan, inplace=not grad) for i in range(0, b * c, chunk)]
-        return torch.cat(outs).reshape(b, c, out_h, out_w)
+        return torch.cat(outs).reshape(b, c, plan.out_h, plan.out_w)
 
-    def _chunk(self, x: torch.Tensor, plan: Any, inplace: bool) -> torch.Tensor:
-        up_y, up_x, down_x, down_y = plan[:4]
-        t = up_y(x)                                  # [n, tmp_h, w]
-        t = up_x(t.transpose(1, 2).contiguous())     # [n, tmp_w, tmp_h]  (transposed)
+    def _chunk(self, x: torch.Tensor, plan: _Plan, inplace: bool) -> torch.Tensor:
+        t = plan.up_y(x)                                  # [n, tmp_h, w]
+        t = plan.up_x(t.transpose(1, 2).contiguous())     # [n, tmp_w, tmp_h]  (transposed)
         t = _bias_act(t, self.slope, 1.0, None if self.clamp is None else self.clamp / self.gain, inplace)
-        if down_x is None:                           # radial: one 2-D strided pass (gain folded into the kernel)
+        if plan.down_x is None or plan.down_y is None:    # radial: one 2-D strided pass (gain in the kernel)
             kernel = self._radial_kernel(t)
             return F.conv2d(t.unsqueeze(1), kernel, stride=self.down).squeeze(1).transpose(1, 2)
-        t = down_x(t)                                # [n, out_w, tmp_h]
-        return down_y(t.transpose(1, 2).contiguous())   # [n, out_h, out_w]
+        t = plan.down_x(t)                                # [n, out_w, tmp_h]
+        return plan.down_y(t.transpose(1, 2).contiguous())   # [n, out_h, out_w]
 
     def _radial_kernel(self, t: torch.Tensor) -> torch.Tensor:
         key = (t.device, t.dtype)
@@ -180,7 +193,7 @@ class FilteredLReLU:
                 self._radial[key] = torch.as_tensor(k.copy(), dtype=t.dtype, device=t.device)[None, None]
         return self._radial[key]
 
-    def _plan(self, h: int, w: int) -> Any:
+    def _plan(self, h: int, w: int) -> _Plan:
         plan = self._plans.get((h, w))
         if plan is None:
             px0, px1, py0, py1 = self.padding
@@ -194,25 +207,20 @@ class FilteredLReLU:
             else:
                 down_x, out_w = _down_resampler(self.down_filter, self.down, self.gain, tmp_w)
                 down_y, out_h = _down_resampler(self.down_filter, self.down, 1.0, tmp_h)
-            plan = self._plans[(h, w)] = (up_y, up_x, down_x, down_y, out_h, out_w, tmp_h * tmp_w)
+            plan = self._plans[(h, w)] = _Plan(up_y, up_x, down_x, down_y, out_h, out_w, tmp_h * tmp_w)
         return plan
 
 
 def _bias_act(x: torch.Tensor, slope: float, gain: float, clamp: float | None, inplace: bool) -> torch.Tensor:
-    if inplace:
-        if slope != 1:
-            F.leaky_relu_(x, slope)
-        if gain != 1:
-            x.mul_(gain)
-        if clamp is not None and clamp >= 0:
-            x.clamp_(-clamp, clamp)
-        return x
+    """``ops_reference.bias_act`` without the bias, in place on a temporary when autograd allows."""
+    if not inplace:
+        return ops_reference.bias_act(x, None, slope=slope, gain=gain, clamp=clamp)
     if slope != 1:
-        x = F.leaky_relu(x, slope)
+        F.leaky_relu_(x, slope)
     if gain != 1:
-        x = x * gain
+        x.mul_(gain)
     if clamp is not None and clamp >= 0:
-        x = x.clamp(-clamp, clamp)
+        x.clamp_(-clamp, clamp)
     return x
 
 
