@@ -1,0 +1,182 @@
+"""The trained "G side": the sound inversion encoder E_a plus the three recurrent blocks (eq. 1, 4, 5).
+
+For a start latent ``w_start`` (a mapping-network sample or an inverted image) and mel windows ``x_0..x_{T-1}``
+(one per frame), frame t's latent is
+
+    w_hat_t = w_start + E_a(x_t) + m_t
+
+with a recurrent motion term ``m_t`` per latent group (coarse / mid / fine, boundaries in params):
+
+    m_0 = 0
+    for t >= 1, for each active block g (its own GRU, stepped once per frame, hidden state carried):
+        o_t = GRU_g([flatten(w_hat_{t-1}[g]), s_t])                  s_t: the sound code of window t
+        m_t[g] = m_{t-1}[g] + residual_scale * FC_g([o_t, s_t, n_t])   n_t: the frame's noise vector
+
+Inactive blocks keep ``m = 0`` for their group (the paper's Fig. 7 ablations).
+
+Mapping to eq. 4, ``w_hat^t, h_t = E_RNN(h_{t-1}, E_a(x^{t-1}) + w_hat^{t-1})``: the GRU input carries
+``w_hat_{t-1}``, which already contains ``E_a(x_{t-1})`` (so the eq. 4 input is in there), and the block's output is
+a residual added to the latent (paper 4.1). We depart in one place on purpose: the audio of window t also enters
+step t, twice: through the offset ``E_a(x_t)`` and through the sound code ``s_t`` fed to the GRU and to the last
+layer ("the last fully-connected layer takes a 512-d encoded sound vector concatenated with a 512-d noise vector").
+Eq. 4 read literally lags the sound by one frame; here frame t reacts to its own window, and ``w_hat_0`` is exactly
+eq. 1's ``E_a(x_0) + w``. Changing window t changes frames t.. and never frames before t (causal).
+
+``audio_mode``: ``every_step`` (the above); ``first_step`` (the released code): the offset of window 0 is used for
+every frame and the recurrent blocks get zeros for the sound code at t >= 1, so later windows are ignored; ``none``
+(Table 2's "ours without sound"): every mel is replaced by zeros.
+
+``smoothing`` (inference-only, ``smooth=True``): the emitted latents are an EMA of the w_hat_t,
+``out_t = a * w_hat_t + (1 - a) * out_{t-1}``, ``out_0 = w_hat_0``. Unlike the released code (which feeds the
+smoothed latent back into the GRU), the recurrence always runs on the raw w_hat, i.e. on the dynamics it was
+trained with; smoothing only filters what is rendered.
+
+All norms are per sample, so in train() mode too one window or one batch item never changes another's latents.
+``step`` carries a ``GenState`` so that long audio can be generated in chunks with the same result as one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Optional
+
+import torch
+from torch import nn
+
+from .params import BLOCK_NAMES, RecurrentParams, SoundEncoderParams
+from .sound_encoder import SoundEncoder, check_groups
+
+
+@dataclass
+class GenState:
+    """What the recurrence carries from one frame to the next (all per batch item)."""
+
+    w_start: torch.Tensor                  # [B, num_ws, w_dim] the start latent w
+    w_prev: Optional[torch.Tensor]         # [B, num_ws, w_dim] w_hat_{t-1} (raw); None before frame 0
+    motion: torch.Tensor                   # [B, num_ws, w_dim] m_{t-1}
+    hidden: list[Optional[torch.Tensor]]   # per block (coarse, mid, fine): [gru_layers, B, hidden]; None: inactive
+    first_offset: Optional[torch.Tensor]   # [B, num_ws, w_dim] E_a(x_0) (used by audio_mode first_step)
+    first_code: Optional[torch.Tensor]     # [B, sound_dim] the sound code of window 0
+    step: int                              # frames emitted so far
+    smoothed: Optional[torch.Tensor]       # [B, num_ws, w_dim] last emitted smoothed latent; None before frame 0
+
+
+class RecurrentBlock(nn.Module):
+    """One latent group's GRU and its last layer (the residual update)."""
+
+    def __init__(self, group_size: int, w_dim: int, sound_dim: int, params: RecurrentParams) -> None:
+        super().__init__()
+        self.group_size, self.w_dim = group_size, w_dim
+        self.gru = nn.GRU(group_size * w_dim + sound_dim, params.hidden, params.gru_layers, batch_first=True)
+        self.fc = nn.Linear(params.hidden + sound_dim + params.noise_dim, group_size * w_dim)
+        with torch.no_grad():
+            self.fc.weight.mul_(params.init_scale)
+            self.fc.bias.zero_()
+
+    def forward(self, w_group: torch.Tensor, code: torch.Tensor, noise: torch.Tensor, hidden: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``w_group [B, n, w_dim]`` -> (residual ``[B, n, w_dim]``, new hidden)."""
+        x = torch.cat([w_group.flatten(1), code], dim=1).unsqueeze(1)   # one time step
+        out, hidden = self.gru(x, hidden)
+        delta = self.fc(torch.cat([out[:, 0], code, noise], dim=1))
+        return delta.view(-1, self.group_size, self.w_dim), hidden
+
+
+class SoundToLatents(nn.Module):
+    """E_a + the recurrent blocks: mel windows and a start latent -> one W+ latent per frame."""
+
+    def __init__(self, enc: SoundEncoderParams, rec: RecurrentParams, num_ws: int, w_dim: int, n_mels: int,
+                 window_frames: int) -> None:
+        super().__init__()
+        coarse_end, mid_end = check_groups(rec.groups, num_ws)
+        self.rec = rec
+        self.num_ws, self.w_dim, self.n_mels, self.window_frames = num_ws, w_dim, n_mels, window_frames
+        self.sound_dim, self.noise_dim, self.hidden = enc.sound_dim, rec.noise_dim, rec.hidden
+        self.encoder = SoundEncoder(enc, num_ws, w_dim, n_mels, window_frames, rec.groups)
+        bounds = [0, coarse_end, mid_end, num_ws]
+        self.spans = {name: (bounds[i], bounds[i + 1]) for i, name in enumerate(BLOCK_NAMES)}
+        self.blocks = nn.ModuleDict({name: RecurrentBlock(hi - lo, w_dim, enc.sound_dim, rec)
+                                     for name, (lo, hi) in self.spans.items() if name in rec.active_blocks})
+
+    # --- shape checks ---------------------------------------------------------------------------------------
+    def _check(self, t: torch.Tensor, shape: list[Optional[int]], name: str) -> None:
+        if t.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, t.shape)):
+            want = "[" + ", ".join("*" if s is None else str(s) for s in shape) + "]"
+            raise ValueError(f"{name} has shape {list(t.shape)}, expected {want}")
+
+    # --- streaming API --------------------------------------------------------------------------------------
+    def init_state(self, w_start: torch.Tensor) -> GenState:
+        """State before frame 0 for start latents ``w_start [B, num_ws, w_dim]``."""
+        self._check(w_start, [None, self.num_ws, self.w_dim], "w_start")
+        hidden = [w_start.new_zeros(self.rec.gru_layers, w_start.shape[0], self.hidden) if name in self.blocks
+                  else None for name in BLOCK_NAMES]
+        return GenState(w_start=w_start, w_prev=None, motion=torch.zeros_like(w_start), hidden=hidden,
+                        first_offset=None, first_code=None, step=0, smoothed=None)
+
+    def step(self, state: GenState, mel_t: torch.Tensor, noise_t: torch.Tensor, smooth: bool = False
+             ) -> tuple[torch.Tensor, GenState]:
+        """One frame: mel window ``[B, n_mels, W]`` and noise ``[B, noise_dim]`` -> ``w_t [B, num_ws, w_dim]``."""
+        b = state.w_start.shape[0]
+        self._check(mel_t, [b, self.n_mels, self.window_frames], "mel_t")
+        self._check(noise_t, [b, self.noise_dim], "noise_t")
+        mode = self.rec.audio_mode
+        if mode != "every_step" and state.step > 0:
+            # first_step: window 0's offset, no sound for the recurrence; none: E_a(zeros) is the same every frame.
+            code = torch.zeros_like(state.first_code) if mode == "first_step" else state.first_code
+            offset = state.first_offset
+        else:
+            offset, code = self.encoder(torch.zeros_like(mel_t) if mode == "none" else mel_t)
+        return self._advance(state, offset, code, noise_t, smooth)
+
+    def forward(self, mels: torch.Tensor, w_start: torch.Tensor, noise: torch.Tensor, smooth: bool = False
+                ) -> torch.Tensor:
+        """``mels [B, T, n_mels, W]``, ``w_start [B, num_ws, w_dim]``, ``noise [B, T, noise_dim]`` ->
+        ``ws [B, T, num_ws, w_dim]``. Same result as ``step`` over the frames, with E_a run once on all windows."""
+        self._check(w_start, [None, self.num_ws, self.w_dim], "w_start")
+        b = w_start.shape[0]
+        self._check(mels, [b, None, self.n_mels, self.window_frames], "mels")
+        t_len = mels.shape[1]
+        self._check(noise, [b, t_len, self.noise_dim], "noise")
+        if t_len == 0:
+            raise ValueError("mels has no frames (T = 0)")
+        mode = self.rec.audio_mode
+        if mode == "every_step":
+            offsets, codes = self.encoder(mels.flatten(0, 1))
+            offsets, codes = offsets.unflatten(0, (b, t_len)), codes.unflatten(0, (b, t_len))
+        else:
+            # Only window 0 matters (first_step), or none does: encode one window per item, not T.
+            offset0, code0 = self.encoder(torch.zeros_like(mels[:, 0]) if mode == "none" else mels[:, 0])
+            offsets = offset0.unsqueeze(1).expand(b, t_len, -1, -1)
+            codes = code0.unsqueeze(1).expand(b, t_len, -1)
+            if mode == "first_step":
+                codes = torch.cat([codes[:, :1], torch.zeros_like(codes[:, 1:])], dim=1)
+        state, out = self.init_state(w_start), []
+        for t in range(t_len):
+            w_t, state = self._advance(state, offsets[:, t], codes[:, t], noise[:, t], smooth)
+            out.append(w_t)
+        return torch.stack(out, dim=1)
+
+    def _advance(self, state: GenState, offset: torch.Tensor, code: torch.Tensor, noise: torch.Tensor,
+                 smooth: bool) -> tuple[torch.Tensor, GenState]:
+        motion, hidden = state.motion, list(state.hidden)
+        if state.step > 0:
+            parts = []
+            for i, name in enumerate(BLOCK_NAMES):
+                lo, hi = self.spans[name]
+                if name in self.blocks:
+                    delta, hidden[i] = self.blocks[name](state.w_prev[:, lo:hi], code, noise, hidden[i])
+                    parts.append(motion[:, lo:hi] + self.rec.residual_scale * delta)
+                else:
+                    parts.append(motion[:, lo:hi])
+            motion = torch.cat(parts, dim=1)
+        w_t = state.w_start + offset + motion
+        out, smoothed = w_t, state.smoothed
+        if smooth and self.rec.smoothing is not None:
+            a = self.rec.smoothing
+            smoothed = w_t if smoothed is None else a * w_t + (1 - a) * smoothed
+            out = smoothed
+        first = state.step == 0
+        return out, replace(state, w_prev=w_t, motion=motion, hidden=hidden,
+                            first_offset=offset if first else state.first_offset,
+                            first_code=code if first else state.first_code, step=state.step + 1,
+                            smoothed=smoothed)
