@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
 from pydantic import ValidationError
 
 from sound2video.models.stylegan3 import Generator, GeneratorConfig
@@ -316,7 +315,7 @@ def test_adversarial_losses_against_hand_computation():
     assert discriminator_loss("lsgan", real, fake).item() == pytest.approx((0.5625 + 4.5) / 2)
     # G: scale 1 mean(4, 1) = 2.5, scale 2: 4
     assert generator_adv_loss("lsgan", fake).item() == pytest.approx((2.5 + 4.0) / 2)
-    sp = lambda x: float(torch.log1p(torch.exp(torch.tensor(x))))   # noqa: E731
+    sp = lambda x: float(torch.log1p(torch.exp(torch.tensor(x))))
     d1 = (sp(-0.5) + sp(-2.0)) / 2 + (sp(-1.0) + sp(0.0)) / 2
     d2 = sp(-1.0) + sp(3.0)
     assert discriminator_loss("nonsat_r1", real, fake).item() == pytest.approx((d1 + d2) / 2, rel=1e-6)
@@ -365,7 +364,7 @@ def test_clip_and_latent_losses_against_hand_computation():
     # mean over time (2, 3); deviations (-1, 0), (1, 0): squared mean over 4 entries = 0.5
     assert temporal_consistency(ws).item() == pytest.approx(0.5)
     target = torch.ones_like(ws, requires_grad=True)
-    assert latent_supervision(ws, target).item() == pytest.approx(((0 + 4 + 4 + 4) / 4))
+    assert latent_supervision(ws, target).item() == pytest.approx((0 + 4 + 4 + 4) / 4)
     with pytest.raises(ValueError, match="differ in shape"):
         latent_supervision(ws, target[:, :1])
 

@@ -165,7 +165,7 @@ def r1_penalty(real_logits: list[torch.Tensor], real_input: torch.Tensor) -> tor
     if not real_logits:
         raise ValueError("r1_penalty: need at least one logit tensor")
     n = real_input.shape[0]
-    score = sum(lg.reshape(n, -1).mean(1) for lg in real_logits)
+    score = torch.stack([lg.reshape(n, -1).mean(1) for lg in real_logits]).sum(0)
     # Samples are independent (per-sample norms), so the gradient of the sum holds each sample's own gradient.
     (grad,) = torch.autograd.grad(score.sum(), real_input, create_graph=True)
     return grad.square().reshape(n, -1).sum(1).mean()

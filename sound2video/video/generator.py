@@ -120,7 +120,7 @@ class SoundToLatents(nn.Module):
         self._check(mel_t, [b, self.n_mels, self.window_frames], "mel_t")
         self._check(noise_t, [b, self.noise_dim], "noise_t")
         mode = self.rec.audio_mode
-        if mode != "every_step" and state.step > 0:
+        if mode != "every_step" and state.first_offset is not None and state.first_code is not None:
             # first_step: window 0's offset, no sound for the recurrence; none: E_a(zeros) is the same every frame.
             code = torch.zeros_like(state.first_code) if mode == "first_step" else state.first_code
             offset = state.first_offset
@@ -159,7 +159,7 @@ class SoundToLatents(nn.Module):
     def _advance(self, state: GenState, offset: torch.Tensor, code: torch.Tensor, noise: torch.Tensor,
                  smooth: bool) -> tuple[torch.Tensor, GenState]:
         motion, hidden = state.motion, list(state.hidden)
-        if state.step > 0:
+        if state.w_prev is not None:   # frames after the first: the recurrent update
             parts = []
             for i, name in enumerate(BLOCK_NAMES):
                 lo, hi = self.spans[name]

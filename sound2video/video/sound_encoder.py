@@ -91,12 +91,13 @@ class SoundEncoder(nn.Module):
             sizes = [max(f.shape[-2:]) for f in self.body(torch.zeros(1, 1, n_mels, window_frames))]
         level = [2 if i < self.coarse_end else 1 if i < self.mid_end else 0 for i in range(num_ws)]
         self.level = level   # index into (p1, p2, c3) per latent
-        self.heads = nn.ModuleList(GradualStyleBlock(style, w_dim, sizes[lv]) for lv in level)
-        self.sound = nn.Linear(style, params.sound_dim)
+        heads = [GradualStyleBlock(style, w_dim, sizes[lv]) for lv in level]
         with torch.no_grad():
-            for head in self.heads:
+            for head in heads:
                 head.linear.weight.mul_(params.init_scale)
                 head.linear.bias.zero_()
+        self.heads = nn.ModuleList(heads)
+        self.sound = nn.Linear(style, params.sound_dim)
 
     def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if mel.ndim != 3 or tuple(mel.shape[1:]) != (self.n_mels, self.window_frames):
