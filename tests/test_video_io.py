@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from media import ffmpeg, probe_json
+
 from sound2video.audio.mel import MelParams, log_mel
 from sound2video.video.audio_windows import (AudioInputError, decode_audio, frame_count, frame_windows,
                                              log_mel_rows, window_params, window_shape)
@@ -417,9 +417,10 @@ def shard_row(key: str, cls: str, mp4: Path) -> dict:
 def tiny_shards(tmp_path_factory, classes_table) -> Path:
     """Landscape-layout shards written by the shard stage's own writer: 3 good clips and 1 corrupt one."""
     from media import make_video
+
+    from sound2video.fsutil import write_json_atomic
     from sound2video.shard.stage import INDEX_NAME, sample_json
     from sound2video.shard.write import write_split
-    from sound2video.fsutil import write_json_atomic
 
     d = tmp_path_factory.mktemp("shards")
     clips = d / "clips"

@@ -29,7 +29,7 @@ def _tail(stderr: bytes | str, lines: int = 1) -> str:
 def _audio_channels(path: Path) -> int:
     """Channels of the first audio stream; raises AudioInputError for non-media files or files without audio."""
     r = subprocess.run(["ffprobe", "-v", "error", "-of", "json", "-show_streams", str(path)],
-                       stdin=subprocess.DEVNULL, capture_output=True)
+                       stdin=subprocess.DEVNULL, capture_output=True, check=False)
     if r.returncode != 0:
         raise AudioInputError(f"{path}: not a readable audio or video file ({_tail(r.stderr)})")
     streams = json.loads(r.stdout or b"{}").get("streams", [])
@@ -59,7 +59,7 @@ def decode_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-sn",
            "-dn", "-ar", str(int(sample_rate)), "-ac", str(channels), "-f", "f32le", "-acodec", "pcm_f32le",
            "pipe:1"]
-    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True)
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
     if r.returncode != 0:
         raise AudioInputError(f"{path}: cannot decode its audio ({_tail(r.stderr)})")
     data = np.frombuffer(r.stdout, dtype="<f4")

@@ -21,10 +21,11 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -170,7 +171,7 @@ def decode_frames(path: Path, fps: float, resolution: int, count: int) -> np.nda
     cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-threads", "1", "-filter_threads", "1",
            "-i", str(path), "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", video_filter(fps, resolution),
            "-frames:v", str(count), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True)
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
     if r.returncode != 0:
         lines = [ln for ln in r.stderr.decode("utf-8", "replace").strip().splitlines() if ln.strip()]
         raise ClipError(f"video does not decode ({lines[-1].strip() if lines else f'ffmpeg exit {r.returncode}'})")
@@ -318,7 +319,7 @@ def _build(folder: Path, key: str, shards: list[Path], class_names: list[str], f
              resolution, len(skipped), folder)
 
 
-def _compact(path: Path, arr: np.ndarray, kept: list[int]) -> np.ndarray:
+def _compact(path: Path, arr: np.ndarray, kept: list[int]) -> np.memmap:
     tmp = path.with_suffix(".compact.npy")
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=arr.dtype, shape=(len(kept), *arr.shape[1:]))
     for j, i in enumerate(kept):

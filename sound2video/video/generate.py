@@ -70,13 +70,12 @@ def load_start_image(path: Path, resolution: int) -> np.ndarray:
     if not path.is_file():
         raise GenerateError(f"{path}: start image not found")
     try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            side = min(im.size)
-            left, top = (im.width - side) // 2, (im.height - side) // 2
-            im = im.crop((left, top, left + side, top + side))
-            im = im.resize((resolution, resolution), Image.Resampling.LANCZOS)
-            return np.asarray(im, dtype=np.uint8).copy()
+        with Image.open(path) as f:
+            rgb = f.convert("RGB")
+        side = min(rgb.size)
+        left, top = (rgb.width - side) // 2, (rgb.height - side) // 2
+        square = rgb.crop((left, top, left + side, top + side))
+        return np.asarray(square.resize((resolution, resolution), Image.Resampling.LANCZOS), dtype=np.uint8).copy()
     except (UnidentifiedImageError, OSError) as e:
         raise GenerateError(f"{path}: not a readable image ({e.__class__.__name__})") from None
 
@@ -158,8 +157,9 @@ def generate_folder(src: Path, dst: Path, model: VideoModel, **kw: Any) -> list[
     for path in inputs:
         name = f"{path.stem}.mp4"
         if name in taken:
-            results.append(GenerateFailure(path, f"{path}: {dst / name} is already made from {taken[name].name}"))
-            log.warning("generate: %s", results[-1].reason)
+            failure = GenerateFailure(path, f"{path}: {dst / name} is already made from {taken[name].name}")
+            results.append(failure)
+            log.warning("generate: skipped: %s", failure.reason)
             continue
         taken[name] = path
         try:
