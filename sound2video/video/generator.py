@@ -89,7 +89,7 @@ class SoundToLatents(nn.Module):
                  window_frames: int) -> None:
         super().__init__()
         coarse_end, mid_end = check_groups(rec.groups, num_ws)
-        self.rec = rec
+        self.enc_params, self.rec = enc, rec
         self.num_ws, self.w_dim, self.n_mels, self.window_frames = num_ws, w_dim, n_mels, window_frames
         self.sound_dim, self.noise_dim, self.hidden = enc.sound_dim, rec.noise_dim, rec.hidden
         self.encoder = SoundEncoder(enc, num_ws, w_dim, n_mels, window_frames, rec.groups)

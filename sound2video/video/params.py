@@ -10,7 +10,7 @@ from typing import Literal, Optional
 
 from pydantic import Field, field_validator
 
-from ..params_base import StrictParams
+from ..params_base import StrictParams, TrainingParams
 
 BLOCK_NAMES = ("coarse", "mid", "fine")
 BlockName = Literal["coarse", "mid", "fine"]
@@ -120,3 +120,48 @@ class DiscriminatorParams(StrictParams):
     r1_gamma: float = Field(10.0, ge=0, description="R1 weight (nonsat_r1): the D loss adds r1_gamma/2 * R1")
     time_reverse_real: float = Field(0.5, ge=0, le=1, description="probability of time-reversing each real clip "
                                                                   "shown to D_V (MoCoGAN-HD: 0.5)")
+
+
+class StartParams(StrictParams):
+    """Where each video's latent walk starts (eq. 1's w)."""
+
+    kind: Literal["mapping", "inversion"] = Field(
+        "mapping", description="mapping: a mapping-network sample at psi; inversion: the inversion encoder's latent "
+        "of the clip's first real frame")
+    psi: float = Field(0.7, gt=0, le=1, description="truncation of mapping samples (training and generation)")
+
+
+class VideoLossParams(StrictParams):
+    """Weights of the G-side terms (eq. 2, 3, 7-9); every row of the paper's tables is a choice of these."""
+
+    clip_av: float = Field(1.0, ge=0, description="L_clip(a<->v): 1 - cos(CLIP image of frame t, F_a(window t))")
+    clip_at: float = Field(1.0, ge=0, description="L_clip(a<->t): 1 - cos(CLIP image of frame t, class prompt)")
+    consistency: float = Field(0.1, ge=0, description="lambda_b: ||w_hat_t - w_bar||^2, w_bar the temporal mean")
+    adv_image: float = Field(0.05, ge=0, description="weight of D_I's generator term (0: no image discriminator)")
+    adv_video: float = Field(0.05, ge=0, description="weight of D_V's generator term (0: no video discriminator)")
+    latent: float = Field(0.0, ge=0, description="paired term: ||w_hat_t - Inv(real frame t)||^2 (off in the "
+                          "paper profile; the released code's latent regression in spirit)")
+
+
+class RenderParams(StrictParams):
+    chunk: int = Field(8, ge=1, description="frames rendered per G.synthesis call")
+    checkpoint: bool = Field(False, description="activation checkpointing per chunk: bounded memory for long T")
+
+
+class TrainVideoParams(TrainingParams):
+    """The ``train_video`` stage: data shaping, networks, losses, optimisers."""
+
+    dataset: str = Field("landscape", description="the data set whose shards train the model")
+    fps: float = Field(5.0, gt=0, le=60, description="generation frame rate: frames are sampled at this rate")
+    frames: int = Field(10, ge=2, le=256, description="T: frames per training sequence (paper: 10)")
+    window_seconds: float = Field(1.0, gt=0, le=10, description="audio window per frame, centred on the frame")
+    start: StartParams = Field(default_factory=StartParams)
+    encoder: SoundEncoderParams = Field(default_factory=SoundEncoderParams)
+    recurrent: RecurrentParams = Field(default_factory=RecurrentParams)
+    discriminator: DiscriminatorParams = Field(default_factory=DiscriminatorParams)
+    loss: VideoLossParams = Field(default_factory=VideoLossParams)
+    d_lr: float = Field(1e-4, gt=0, description="discriminators' learning rate (lr is the G side's)")
+    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas of both optimisers")
+    ema_decay: float = Field(0.995, ge=0, lt=1, description="EMA of the G side used for sampling")
+    render: RenderParams = Field(default_factory=RenderParams)
+    bf16: bool = Field(False, description="bfloat16 autocast (CUDA)")

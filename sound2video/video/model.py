@@ -1,0 +1,125 @@
+"""The trained video generator as a model folder (the project's model contract) and as a ready generator.
+
+``models/video/`` holds the G side (sound inversion encoder + recurrent blocks, EMA weights) and a config naming the
+frozen StyleGAN3, the audio tower (for its mel front-end) and, when used, the inversion encoder, each with its
+sha256: loading checks them, so a video model never renders through a generator it was not trained with.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..audio.mel import MelParams
+from ..fsutil import sha256_file
+from ..models.contract import read_model_folder, write_model_folder
+from .generator import GenState, SoundToLatents
+from .params import RecurrentParams, SoundEncoderParams
+
+FORMAT, FORMAT_VERSION = "video", 1
+
+
+@dataclass
+class VideoState:
+    """One video's recurrent state plus its own noise stream (so chunked generation equals one pass)."""
+
+    latents: GenState
+    noise: torch.Generator
+
+
+class VideoGenerator:
+    """Sound -> frames: ``start`` a video, then feed it per-frame mel windows chunk by chunk (``frames``)."""
+
+    def __init__(self, latents: SoundToLatents, G: Any, inverter: Any | None, mel: MelParams, fps: float,
+                 window_seconds: float, psi: float) -> None:
+        self.latents, self.G, self.inverter = latents.eval(), G.eval(), inverter
+        self.mel, self.fps, self.window_seconds, self.psi = mel, float(fps), float(window_seconds), float(psi)
+        self.resolution = int(G.img_resolution)
+        self.noise_dim = int(latents.noise_dim)
+
+    def start(self, seed: int, psi: float | None = None, image: np.ndarray | None = None) -> VideoState:
+        """Initial state: the start latent is a mapping sample at ``psi`` (seeded) or the inversion of ``image``."""
+        gen = torch.Generator().manual_seed(int(seed))
+        with torch.inference_mode():
+            if image is not None:
+                if self.inverter is None:
+                    raise ValueError("this video model was trained without an inversion encoder: --image needs one")
+                from ..inversion.model import to_model_input
+
+                w = self.inverter(to_model_input(np.asarray(image)[None]))
+            else:
+                z = torch.randn(1, self.G.z_dim, generator=gen)
+                w = self.G.mapping(z, None, truncation_psi=self.psi if psi is None else float(psi))
+        return VideoState(self.latents.init_state(w), gen)
+
+    def step_latents(self, state: VideoState, windows: np.ndarray) -> tuple[torch.Tensor, VideoState]:
+        """Per-frame latents [n, num_ws, w_dim] for mel windows [n, n_mels, W] (state advanced)."""
+        ws = []
+        st = state.latents
+        with torch.inference_mode():
+            for mel_t in torch.from_numpy(np.asarray(windows, np.float32)):
+                noise = torch.randn(1, self.noise_dim, generator=state.noise)
+                w, st = self.latents.step(st, mel_t[None], noise, smooth=True)
+                ws.append(w[0])
+        return torch.stack(ws), VideoState(st, state.noise)
+
+    def render(self, ws: torch.Tensor, batch: int = 8) -> np.ndarray:
+        """uint8 frames [n, R, R, 3] from latents [n, num_ws, w_dim]."""
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(ws), batch):
+                img = self.G.synthesis(ws[i:i + batch])
+                out.append((img.clamp(-1, 1) * 127.5 + 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.resolution, self.resolution, 3), np.uint8)
+
+    def frames(self, state: VideoState, windows: np.ndarray) -> tuple[np.ndarray, VideoState]:
+        ws, state = self.step_latents(state, windows)
+        return self.render(ws), state
+
+
+def save_video_model(generator: VideoGenerator, out_dir: Path, meta: dict[str, Any]) -> None:
+    lat = generator.latents
+    config = {"encoder": lat.enc_params.model_dump(), "recurrent": lat.rec.model_dump(),
+              "num_ws": lat.num_ws, "w_dim": lat.w_dim, "n_mels": lat.n_mels, "window_frames": lat.window_frames,
+              "mel": generator.mel.model_dump(), "fps": generator.fps, "window_seconds": generator.window_seconds,
+              "psi": generator.psi, **meta}
+    write_model_folder(out_dir, FORMAT, FORMAT_VERSION, config, lat.state_dict())
+
+
+def _resolve(entry: dict[str, Any], folder: Path, what: str) -> Path:
+    """A referenced model folder: its recorded path (as given, or relative to the video model's parent's parent,
+    i.e. the repository), checked against its recorded sha256."""
+    for candidate in (Path(entry["path"]), folder.parent.parent / entry["path"]):
+        weights = candidate / "model.safetensors"
+        if weights.is_file():
+            if sha256_file(weights) != entry["sha256"]:
+                raise ValueError(f"{folder}: the {what} at {candidate} is not the one this model was trained with "
+                                 f"(sha256 differs); retrain with `dvc repro train_video`")
+            return candidate
+    raise FileNotFoundError(f"{folder}: the {what} it needs is not at {entry['path']} (run `dvc pull` or "
+                            f"`dvc repro`)")
+
+
+def load_video_model(path: str | Path, device: str = "cpu") -> VideoGenerator:
+    """Load ``models/video/`` (the ``video`` format) with its generator, audio front-end and inversion encoder."""
+    from .. import models
+
+    folder = Path(path)
+    config, state = read_model_folder(folder, FORMAT)
+    latents = SoundToLatents(SoundEncoderParams(**config["encoder"]), RecurrentParams(**config["recurrent"]),
+                             config["num_ws"], config["w_dim"], config["n_mels"], config["window_frames"])
+    latents.load_state_dict(state)
+    G = models.load(_resolve(config["generator"], folder, "generator"))
+    inverter = models.load(_resolve(config["inversion"], folder, "inversion encoder")) if config.get("inversion") \
+        else None
+    return VideoGenerator(latents, G, inverter, MelParams(**config["mel"]), config["fps"], config["window_seconds"],
+                          config["psi"])
+
+
+def describe(path: str | Path) -> dict[str, Any]:
+    return json.loads((Path(path) / "config.json").read_text())
