@@ -28,7 +28,7 @@ test: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/clip_throughput.py
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/cut_throughput.py
 
 clean-data:
 	rm -rf models/audio_clip checkpoints/audio_clip metrics/audio_clip.json plots/audio_clip

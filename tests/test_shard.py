@@ -10,7 +10,7 @@ import pytest
 import webdataset as wds
 
 from sound2video.classes import ClassTable
-from sound2video.clip import stage as clip_stage
+from sound2video.cut import stage as cut_stage
 from sound2video.config import load_section
 from sound2video.download import stage as download_stage
 from sound2video.shard import stage as shard_stage
@@ -19,13 +19,13 @@ from sound2video.shard.split import assign_splits, split_counts
 
 @pytest.fixture(scope="module")
 def micro_build(tmp_path_factory, repo_root=Path(__file__).resolve().parents[1]):
-    """download -> clip -> shard on configs/micro.yaml, called as plain functions (no DVC)."""
+    """download -> cut -> shard on configs/micro.yaml, called as plain functions (no DVC)."""
     d = tmp_path_factory.mktemp("micro")
     params = repo_root / "configs" / "micro.yaml"
     classes = ClassTable.read(repo_root / "data" / "classes.csv")
     downloads = download_stage.run(load_section(params, "download", "landscape", repo_root / "data/classes.csv"),
                                    classes, d / "raw")
-    clips = clip_stage.run(load_section(params, "clip", "landscape"), downloads, d / "raw", d / "clips")
+    clips = cut_stage.run(load_section(params, "cut", "landscape"), downloads, d / "raw", d / "clips")
     shard_params = load_section(params, "shard", "landscape")
     card = shard_stage.run(shard_params, "micro", classes, downloads, clips, d / "clips", d / "shards",
                            d / "card.json", d / "card.md")
