@@ -123,3 +123,19 @@ def test_jpg_frames_without_mp4(micro_build, tmp_path):
                     tmp_path / "c2.json", tmp_path / "c2.md")
     assert {p.name: p.read_bytes() for p in (tmp_path / "s").iterdir()} == \
         {p.name: p.read_bytes() for p in again.iterdir()}
+
+
+def test_headline_metrics_are_few_flat_numbers_matching_the_card(micro_build, tmp_path):
+    m = micro_build
+    card = shard_stage.run(m["params"], "micro", m["classes"], m["downloads"], m["clips"], m["dir"] / "clips",
+                           tmp_path / "s", tmp_path / "c.json", tmp_path / "c.md", tmp_path / "metrics.json")
+    headline = json.loads((tmp_path / "metrics.json").read_text())
+    assert all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in headline.values())
+    assert len(headline) <= 12  # one short row of `dvc metrics show` per data set
+    assert headline["clips"] == card["clips"] == sum(headline[f"{s}_clips"] for s in ("train", "val", "test"))
+    assert (headline["sources"], headline["hours"]) == (card["videos"], card["hours"])
+    assert (headline["shards"], headline["bytes"]) == (card["shards"]["count"], card["shards"]["bytes"])
+    assert headline["download_failed"] == int((m["downloads"]["status"] != "ok").sum())
+    assert headline["cut_rejected"] == int((m["clips"]["status"] != "ok").sum())
+    index = json.loads((tmp_path / "s" / "index.json").read_text())
+    assert headline["bytes"] == sum(e["bytes"] for e in index["shards"])
