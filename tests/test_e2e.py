@@ -74,7 +74,7 @@ def test_repro_builds_then_noop_then_partial(micro_repo):
     assert "metrics/data_landscape.json" in metrics and "metrics/data_vggsound.json" in metrics
     assert "card.json" not in metrics  # the per-class tables stay in the data cards, out of the metrics table
     headline = json.loads((micro_repo / "metrics/data_landscape.json").read_text())
-    assert headline["clips"] == card["clips"] == headline["train_clips"] + headline["val_clips"] + headline["test_clips"]
+    assert headline["clips"] == card["clips"] == headline["train"] + headline["val"] + headline["test"]
 
     second = dvc(micro_repo, "repro")
     assert "Running stage" not in second and "up to date" in second

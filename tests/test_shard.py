@@ -132,10 +132,10 @@ def test_headline_metrics_are_few_flat_numbers_matching_the_card(micro_build, tm
     headline = json.loads((tmp_path / "metrics.json").read_text())
     assert all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in headline.values())
     assert len(headline) <= 12  # one short row of `dvc metrics show` per data set
-    assert headline["clips"] == card["clips"] == sum(headline[f"{s}_clips"] for s in ("train", "val", "test"))
+    assert headline["clips"] == card["clips"] == sum(headline[s] for s in ("train", "val", "test"))
     assert (headline["sources"], headline["hours"]) == (card["videos"], card["hours"])
     assert (headline["shards"], headline["bytes"]) == (card["shards"]["count"], card["shards"]["bytes"])
-    assert headline["download_failed"] == int((m["downloads"]["status"] != "ok").sum())
+    assert headline["dl_failed"] == int((m["downloads"]["status"] != "ok").sum())
     assert headline["cut_rejected"] == int((m["clips"]["status"] != "ok").sum())
     index = json.loads((tmp_path / "s" / "index.json").read_text())
     assert headline["bytes"] == sum(e["bytes"] for e in index["shards"])

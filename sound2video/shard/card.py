@@ -55,16 +55,17 @@ def build_card(profile: str, samples: pd.DataFrame, clips: pd.DataFrame, downloa
 
 
 def headline(card: dict[str, Any]) -> dict[str, Any]:
-    """The card's headline numbers, flat, for ``metrics/data_<ds>.json``: sizes, rejects and clips per split."""
+    """The card's headline numbers for ``metrics/data_<ds>.json``: sizes, rejects and clips per split. Flat, with
+    short keys: `dvc metrics show` prints one column per key across all metrics files."""
     return {
         "clips": card["clips"],
         "sources": card["videos"],
         "hours": card["hours"],
         "shards": card["shards"]["count"],
         "bytes": card["shards"]["bytes"],
-        "download_failed": sum(card["rejects"]["download"].values()),
+        "dl_failed": sum(card["rejects"]["download"].values()),
         "cut_rejected": sum(card["rejects"]["cut"].values()),
-        **{f"{split}_clips": card["splits"][split]["clips"] for split in ("train", "val", "test")},
+        **{split: card["splits"][split]["clips"] for split in ("train", "val", "test")},
     }
 
 
