@@ -17,8 +17,12 @@ COLUMNS = ["id", "status", "reason", "value"]
 def square(item: int, fail_on: int | None = None) -> dict:
     if item == fail_on:
         raise RuntimeError(f"worker bug on {item}")
-    return {"id": item, "status": "ok" if item % 3 else "rejected", "reason": None if item % 3 else "multiple of 3",
-            "value": item * item}
+    return {
+        "id": item,
+        "status": "ok" if item % 3 else "rejected",
+        "reason": None if item % 3 else "multiple of 3",
+        "value": item * item,
+    }
 
 
 class WatchedLedger(Ledger):
@@ -61,8 +65,9 @@ def test_resume_skips_what_the_ledger_holds(tmp_path: Path):
 
 def test_rows_hook_shapes_the_ledger_rows(tmp_path: Path):
     ledger = Ledger(tmp_path / "l.parquet", COLUMNS)
-    out = run_queue([1, 2], square, ledger, workers=2,
-                    rows=lambda item, r: [r, r | {"id": item + 100, "status": "extra"}])
+    out = run_queue(
+        [1, 2], square, ledger, workers=2, rows=lambda item, r: [r, r | {"id": item + 100, "status": "extra"}]
+    )
     assert sorted(r["id"] for r in ledger.rows()) == [1, 2, 101, 102] and out.statuses["extra"] == 2
 
 

@@ -7,9 +7,10 @@ Adding a source kind means one module with a reader and a fetch function, one en
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -64,8 +65,9 @@ SOURCES: dict[str, Source] = {
     "synthetic": Source(read=_read_synthetic, fetch=_fetch_synthetic, recipe=_synthetic_recipe),
     "authors_csv": Source(read=lambda p, c: authors_csv.read(p.source, c), fetch=ytdlp.fetch, keep_unknown=True),
     "vggsound_csv": Source(read=lambda p, c: vggsound.read(p.source, c), fetch=ytdlp.fetch),
-    "local_folder": Source(read=lambda p, c: local_folder.read(p.source, c), fetch=local_folder.fetch,
-                           keep_unknown=True),
+    "local_folder": Source(
+        read=lambda p, c: local_folder.read(p.source, c), fetch=local_folder.fetch, keep_unknown=True
+    ),
 }
 
 
