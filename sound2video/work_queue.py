@@ -86,8 +86,9 @@ def run_queue(
     finished: dict[int, R] = {}
     statuses: Counter = Counter()
     bar = progress(total=len(todo), desc=desc, unit=unit) if desc else None
+    completed = executor(worker, todo, workers)
     try:
-        for index, result in executor(worker, todo, workers):
+        for index, result in completed:
             for row in rows(todo[index], result):
                 if "status" not in row:
                     raise ValueError(f"{desc or 'work queue'}: a ledger row without 'status': {sorted(row)}")
@@ -97,6 +98,9 @@ def run_queue(
             if bar is not None:
                 bar.update()
     finally:
+        close = getattr(completed, "close", None)
+        if close is not None:  # stop the executor now (cancel what has not started), not when it is collected
+            close()
         if bar is not None:
             bar.close()
     return QueueResult([(todo[i], finished[i]) for i in sorted(finished)], skipped, statuses)
