@@ -28,9 +28,9 @@ test: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/clip_throughput.py
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/cut_throughput.py
 
 clean-data:
 	rm -rf models/audio_clip checkpoints/audio_clip metrics/audio_clip.json plots/audio_clip
-	rm -rf data/vggsound/raw data/vggsound/clips data/vggsound/shards data/vggsound/card.json data/vggsound/card.md
-	rm -rf data/landscape/raw data/landscape/clips data/landscape/shards data/landscape/card.json data/landscape/card.md
+	rm -rf data/vggsound/raw data/vggsound/clips data/vggsound/shards data/vggsound/card.json data/vggsound/card.md metrics/data_vggsound.json
+	rm -rf data/landscape/raw data/landscape/clips data/landscape/shards data/landscape/card.json data/landscape/card.md metrics/data_landscape.json

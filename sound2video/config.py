@@ -1,6 +1,6 @@
 """Typed schema for ``params.yaml``. Each stage validates and reads only its own section.
 
-Errors name the key and what was expected, e.g. ``params.yaml: clip.fps: must be greater than 0 (got -5)``.
+Errors name the key and what was expected, e.g. ``params.yaml: cut.fps: must be greater than 0 (got -5)``.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ class DownloadParams(_Strict):
         return self
 
 
-# --------------------------------------------------------------------------------------------------- clip ----
+# ---------------------------------------------------------------------------------------------------- cut ----
 
 
 class VideoCodecParams(_Strict):
@@ -152,7 +152,7 @@ class SceneParams(_Strict):
     policy: Literal["flag", "drop"] = "flag"
 
 
-class ClipParams(_Strict):
+class CutParams(_Strict):
     clip_seconds: float = Field(10.0, gt=0, le=600)
     clips_per_video: int = Field(10, ge=1)
     width: int = Field(1280, ge=16)
@@ -175,7 +175,7 @@ class ClipParams(_Strict):
     workers: int = Field(2, ge=1, le=256)
 
     @model_validator(mode="after")
-    def _whole_counts(self) -> "ClipParams":
+    def _whole_counts(self) -> "CutParams":
         if self.width % 2 or self.height % 2:
             raise ValueError(f"width and height must be even for H.264, got {self.width}x{self.height}")
         frames = self.clip_seconds * self.fps
@@ -230,9 +230,9 @@ class ShardParams(_Strict):
 # ------------------------------------------------------------------------------------------------ loading ----
 #
 # Layout: ``datasets: [landscape, vggsound]`` lists the data sets the pipeline builds; each stage section holds one
-# block per data set (``download.landscape``, ``clip.vggsound``, ...), and a stage reads only its own block.
+# block per data set (``download.landscape``, ``cut.vggsound``, ...), and a stage reads only its own block.
 
-SECTIONS: dict[str, type[BaseModel]] = {"download": DownloadParams, "clip": ClipParams, "shard": ShardParams}
+SECTIONS: dict[str, type[BaseModel]] = {"download": DownloadParams, "cut": CutParams, "shard": ShardParams}
 TOP_LEVEL = {"profile", "datasets"}
 
 

@@ -16,6 +16,8 @@ import pandas as pd
 
 from .fsutil import write_parquet_atomic
 
+LEDGER_NAME = "ledger.parquet"  # a ledgered stage's ledger, in its output folder (download: raw/, cut: clips/)
+
 
 def _clean(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):

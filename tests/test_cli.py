@@ -32,7 +32,7 @@ def test_params_check_reports_key(tmp_path, repo_root):
     bad = tmp_path / "p.yaml"
     bad.write_text((repo_root / "params.yaml").read_text().replace("clip_seconds: 5", "clip_seconds: -5"))
     r = run_cli("params", "check", str(bad), cwd=repo_root)
-    assert r.returncode == 2 and "clip.landscape.clip_seconds" in r.stderr and "greater than 0" in r.stderr
+    assert r.returncode == 2 and "cut.landscape.clip_seconds" in r.stderr and "greater than 0" in r.stderr
     ok = run_cli("params", "check", cwd=repo_root)
     assert ok.returncode == 0 and "valid" in ok.stdout
 

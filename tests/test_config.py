@@ -41,30 +41,30 @@ def test_params_yaml_is_the_demo_profile():
 
 def test_paper_profile_matches_the_paper():
     p = validate_all("configs/paper.yaml")
-    land, clip = p["download"]["landscape"], p["clip"]["landscape"]
+    land, cut = p["download"]["landscape"], p["cut"]["landscape"]
     assert len(land.classes) == 9 and land.source.kind == "authors_csv"
-    assert (clip.clip_seconds, clip.clips_per_video, clip.width, clip.height) == (10, 10, 1280, 720)
+    assert (cut.clip_seconds, cut.clips_per_video, cut.width, cut.height) == (10, 10, 1280, 720)
     vgg = p["download"]["vggsound"]
-    assert vgg.source.kind == "vggsound_csv" and vgg.source.use_ranges and p["clip"]["vggsound"].clips_per_video == 1
+    assert vgg.source.kind == "vggsound_csv" and vgg.source.use_ranges and p["cut"]["vggsound"].clips_per_video == 1
 
 
 @pytest.mark.parametrize("mutate, expected", [
-    (lambda d: d["clip"]["landscape"].update(fpz=30), r"clip\.landscape\.fpz: unknown key"),
-    (lambda d: d["clip"]["landscape"].update(fps="thirty"), r"clip\.landscape\.fps: .*integer.*'thirty'"),
-    (lambda d: d["clip"]["landscape"].update(clip_seconds=-10), r"clip\.landscape\.clip_seconds: .*greater than 0.*-10"),
-    (lambda d: d["clip"]["vggsound"].update(workers=0), r"clip\.vggsound\.workers: .*greater than or equal to 1"),
+    (lambda d: d["cut"]["landscape"].update(fpz=30), r"cut\.landscape\.fpz: unknown key"),
+    (lambda d: d["cut"]["landscape"].update(fps="thirty"), r"cut\.landscape\.fps: .*integer.*'thirty'"),
+    (lambda d: d["cut"]["landscape"].update(clip_seconds=-10), r"cut\.landscape\.clip_seconds: .*greater than 0.*-10"),
+    (lambda d: d["cut"]["vggsound"].update(workers=0), r"cut\.vggsound\.workers: .*greater than or equal to 1"),
     (lambda d: d["download"]["landscape"].update(workers=0), r"download\.landscape\.workers: .*greater than or equal to 1"),
     (lambda d: d["download"]["landscape"].update(classes=["raining", "lava_lamp"]), r"download\.landscape\.classes: .*unknown class.*lava_lamp"),
     (lambda d: d["download"]["landscape"]["source"].update(kind="torrent"), r"download\.landscape\.source\.kind: .*'synthetic'"),
     (lambda d: d["download"]["landscape"]["source"]["synthetic"].update(duration_seconds=-1),
      r"download\.landscape\.source\.synthetic\.duration_seconds: .*greater than 0"),
-    (lambda d: d["clip"]["landscape"].update(clip_seconds=1.05), r"clip\.landscape: .*whole number of frames"),
-    (lambda d: d["clip"]["landscape"]["scene"].update(policy="ignore"), r"clip\.landscape\.scene\.policy: .*'flag' or 'drop'"),
+    (lambda d: d["cut"]["landscape"].update(clip_seconds=1.05), r"cut\.landscape: .*whole number of frames"),
+    (lambda d: d["cut"]["landscape"]["scene"].update(policy="ignore"), r"cut\.landscape\.scene\.policy: .*'flag' or 'drop'"),
     (lambda d: d["shard"]["landscape"].update(splits={"train": 0.5, "val": 0.1}), r"shard\.landscape\.splits: .*sum to 1"),
     (lambda d: d.update(extra_section={}), r"unknown top-level key\(s\) \['extra_section'\]"),
     (lambda d: d["shard"].pop("vggsound"), r"shard\.vggsound is missing; shard has \['landscape'\]"),
     (lambda d: d.update(datasets=["landscape", "Bad Name"]), r"datasets: names must be unique"),
-    (lambda d: d["clip"].update(extra_set=d["clip"]["landscape"]), r"clip: blocks \['extra_set'\] are not in datasets"),
+    (lambda d: d["cut"].update(extra_set=d["cut"]["landscape"]), r"cut: blocks \['extra_set'\] are not in datasets"),
     (lambda d: d["shard"]["vggsound"].update(include_mp4=False, jpg_frames=0), r"shard\.vggsound: .*needs pictures"),
     (lambda d: d["download"]["landscape"].update(rate_limit="fast"), r"download\.landscape\.rate_limit: .*'5M'"),
 ])

@@ -53,7 +53,7 @@ def dvc(repo: Path, *args: str) -> str:
 
 def test_repro_builds_then_noop_then_partial(micro_repo):
     first = dvc(micro_repo, "repro")
-    for stage in ("download", "clip", "shard"):
+    for stage in ("download", "cut", "shard"):
         for dataset in ("landscape", "vggsound"):
             assert f"Running stage '{stage}@{dataset}'" in first
     assert "Running stage 'train_audio_clip'" in first
@@ -71,33 +71,36 @@ def test_repro_builds_then_noop_then_partial(micro_repo):
     card = yaml.safe_load((micro_repo / "data/landscape/card.json").read_text())
     assert card["synthetic"] is True and card["clips"] == 12
     metrics = dvc(micro_repo, "metrics", "show")
-    assert "card.json" in metrics
+    assert "metrics/data_landscape.json" in metrics and "metrics/data_vggsound.json" in metrics
+    assert "card.json" not in metrics  # the per-class tables stay in the data cards, out of the metrics table
+    headline = json.loads((micro_repo / "metrics/data_landscape.json").read_text())
+    assert headline["clips"] == card["clips"] == headline["train"] + headline["val"] + headline["test"]
 
     second = dvc(micro_repo, "repro")
     assert "Running stage" not in second and "up to date" in second
     dvc(micro_repo, "status", "-q")
 
     params = yaml.safe_load((micro_repo / "params.yaml").read_text())
-    params["clip"]["landscape"]["video"]["crf"] = 30
+    params["cut"]["landscape"]["video"]["crf"] = 30
     (micro_repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     third = dvc(micro_repo, "repro")
     assert "Stage 'download@landscape' didn't change, skipping" in third
     assert "Stage 'train_audio_clip' didn't change, skipping" in third
     assert "Stage 'invert_lhq' didn't change, skipping" in third
-    assert "Running stage 'clip@landscape'" in third and "Running stage 'shard@landscape'" in third
+    assert "Running stage 'cut@landscape'" in third and "Running stage 'shard@landscape'" in third
     assert "Running stage 'download@landscape'" not in third
 
 
 def test_paper_profile_plans(micro_repo):
     shutil.copy(micro_repo / "configs" / "paper.yaml", micro_repo / "params.yaml")
     dag = dvc(micro_repo, "dag")
-    for stage in ("download", "clip", "shard"):
+    for stage in ("download", "cut", "shard"):
         for dataset in ("landscape", "vggsound"):
             assert f"{stage}@{dataset}" in dag
     assert "stylegan3" in dag and "invert_lhq" in dag
     # `repro --dry` needs the dependency folders of downstream stages to exist (a DVC limitation), so only the
     # data set built by the previous test can be dry-run end to end here.
-    dry = dvc(micro_repo, "repro", "--dry", "download@vggsound", "download@landscape", "clip@landscape",
+    dry = dvc(micro_repo, "repro", "--dry", "download@vggsound", "download@landscape", "cut@landscape",
               "shard@landscape")
     assert "Running stage 'download@vggsound'" in dry and "--dataset vggsound" in dry
     assert "Running stage 'download@landscape'" in dry  # paper params differ from micro's

@@ -10,7 +10,7 @@ import pytest
 import webdataset as wds
 
 from sound2video.classes import ClassTable
-from sound2video.clip import stage as clip_stage
+from sound2video.cut import stage as cut_stage
 from sound2video.config import load_section
 from sound2video.download import stage as download_stage
 from sound2video.shard import stage as shard_stage
@@ -19,13 +19,13 @@ from sound2video.shard.split import assign_splits, split_counts
 
 @pytest.fixture(scope="module")
 def micro_build(tmp_path_factory, repo_root=Path(__file__).resolve().parents[1]):
-    """download -> clip -> shard on configs/micro.yaml, called as plain functions (no DVC)."""
+    """download -> cut -> shard on configs/micro.yaml, called as plain functions (no DVC)."""
     d = tmp_path_factory.mktemp("micro")
     params = repo_root / "configs" / "micro.yaml"
     classes = ClassTable.read(repo_root / "data" / "classes.csv")
     downloads = download_stage.run(load_section(params, "download", "landscape", repo_root / "data/classes.csv"),
                                    classes, d / "raw")
-    clips = clip_stage.run(load_section(params, "clip", "landscape"), downloads, d / "raw", d / "clips")
+    clips = cut_stage.run(load_section(params, "cut", "landscape"), downloads, d / "raw", d / "clips")
     shard_params = load_section(params, "shard", "landscape")
     card = shard_stage.run(shard_params, "micro", classes, downloads, clips, d / "clips", d / "shards",
                            d / "card.json", d / "card.md")
@@ -123,3 +123,19 @@ def test_jpg_frames_without_mp4(micro_build, tmp_path):
                     tmp_path / "c2.json", tmp_path / "c2.md")
     assert {p.name: p.read_bytes() for p in (tmp_path / "s").iterdir()} == \
         {p.name: p.read_bytes() for p in again.iterdir()}
+
+
+def test_headline_metrics_are_few_flat_numbers_matching_the_card(micro_build, tmp_path):
+    m = micro_build
+    card = shard_stage.run(m["params"], "micro", m["classes"], m["downloads"], m["clips"], m["dir"] / "clips",
+                           tmp_path / "s", tmp_path / "c.json", tmp_path / "c.md", tmp_path / "metrics.json")
+    headline = json.loads((tmp_path / "metrics.json").read_text())
+    assert all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in headline.values())
+    assert len(headline) <= 12  # one short row of `dvc metrics show` per data set
+    assert headline["clips"] == card["clips"] == sum(headline[s] for s in ("train", "val", "test"))
+    assert (headline["sources"], headline["hours"]) == (card["videos"], card["hours"])
+    assert (headline["shards"], headline["bytes"]) == (card["shards"]["count"], card["shards"]["bytes"])
+    assert headline["dl_failed"] == int((m["downloads"]["status"] != "ok").sum())
+    assert headline["cut_rejected"] == int((m["clips"]["status"] != "ok").sum())
+    index = json.loads((tmp_path / "s" / "index.json").read_text())
+    assert headline["bytes"] == sum(e["bytes"] for e in index["shards"])

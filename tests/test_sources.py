@@ -104,3 +104,14 @@ def test_youtube_ids_and_safe_names(tmp_path):
     assert "/" not in safe_id("../../etc/passwd") and not safe_id("-rf").startswith("-")
     with pytest.raises(ValueError, match="escapes"):
         inside(tmp_path, tmp_path / ".." / "x")
+
+
+def test_source_registry_covers_every_kind_params_accept():
+    import typing
+
+    from sound2video.config import SourceParams
+    from sound2video.sources.registry import SOURCES, source_for
+
+    assert set(SOURCES) == set(typing.get_args(SourceParams.model_fields["kind"].annotation))
+    with pytest.raises(ValueError, match="unknown source kind 'ftp'.*'local_folder'"):
+        source_for("ftp")

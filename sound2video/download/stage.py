@@ -1,4 +1,5 @@
-"""Run the download stage: fetch every manifest item once, validate it, and keep a ledger row per item."""
+"""Run the download stage: read the source's manifest, fetch every item once through the ledgered work queue,
+validate it, and keep a ledger row per item."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 import shutil
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,15 @@ import pandas as pd
 from ..classes import ClassTable
 from ..config import DownloadParams, load_section
 from ..fsutil import inside, sha256_file
-from ..ledger import Ledger
-from ..log import progress
+from ..ledger import LEDGER_NAME, Ledger
 from ..media.probe import ProbeError, probe, require_ffmpeg
+from ..sources import read_manifest
+from ..sources.registry import source_for
+from ..sources.ytdlp import classify_error
+from ..work_queue import run_queue
 
 log = logging.getLogger(__name__)
 
-LEDGER_NAME = "ledger.parquet"
 PARTIAL_DIR = ".partial"
 LEDGER_COLUMNS = [
     "id", "url", "class", "source_kind", "start", "end", "status", "reason", "attempts", "path", "sha256", "bytes",
@@ -32,22 +35,6 @@ LEDGER_COLUMNS = [
 
 class DownloadStageError(RuntimeError):
     """Too few items succeeded; the message summarises failures by reason."""
-
-
-def recipe(params: DownloadParams) -> str:
-    """What, besides the URL, decides an item's bytes: for rendered (synthetic) items, the render params and the
-    renderer's code; downloads and copies are identified by their URL alone ('')."""
-    if params.source.kind != "synthetic":
-        return ""
-    import hashlib
-
-    from ..sources import synthetic
-
-    # videos_per_class decides how many items there are, not any item's bytes
-    h = hashlib.sha256(params.source.synthetic.model_dump_json(exclude={"videos_per_class"}).encode())  # type: ignore
-    for f in sorted(Path(synthetic.__file__).parent.glob("synthetic*.py")):
-        h.update(f.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def _needs_work(prev: dict[str, Any] | None, out_dir: Path, max_attempts: int, current_recipe: str) -> bool:
@@ -71,7 +58,7 @@ def fetch_item(item: dict[str, Any], params: DownloadParams, out_dir: Path) -> d
     work.mkdir(parents=True)
     row: dict[str, Any] = {"status": "ok", "reason": None}
     try:
-        media = _fetch_to(work, item, params)
+        media = source_for(item["source_kind"]).fetch(item, params, work)
         info = probe(media)
         if not info.has_video:
             return {"status": "rejected", "reason": "no video stream"}
@@ -85,40 +72,14 @@ def fetch_item(item: dict[str, Any], params: DownloadParams, out_dir: Path) -> d
     except ProbeError as e:
         return {"status": "rejected", "reason": f"downloaded file is unreadable: {e}"}
     except Exception as e:  # noqa: BLE001 - any item failure becomes a ledger row, never a crashed stage
-        from .ytdlp import classify_error
-
         status, reason = classify_error(e)
         return {"status": status, "reason": reason}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _fetch_to(work: Path, item: dict[str, Any], params: DownloadParams) -> Path:
-    kind = item["source_kind"]
-    if kind == "synthetic":
-        from ..sources.synthetic import parse_synthetic_url, render_video
-
-        name, index = parse_synthetic_url(item["url"])
-        out = work / "media.mp4"
-        render_video(out, name, index, params.source.synthetic)  # type: ignore[arg-type]
-        return out
-    if kind == "local_folder":
-        src = Path(item["url"])
-        out = work / f"media{src.suffix.lower()}"
-        shutil.copyfile(src, out)
-        return out
-    from .ytdlp import download
-
-    start = item.get("start")
-    end = item.get("end")
-    use_ranges = params.source.use_ranges and start == start and end == end and start is not None
-    return download(item["url"], params, work, start if use_ranges else None, end if use_ranges else None)
-
-
 def run(params: DownloadParams, classes: ClassTable, out_dir: str | Path) -> pd.DataFrame:
     """Download every item of the configured source into ``out_dir``; returns the ledger."""
-    from ..sources import read_manifest
-
     require_ffmpeg()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -129,26 +90,27 @@ def run(params: DownloadParams, classes: ClassTable, out_dir: str | Path) -> pd.
     if manifest.empty:
         raise DownloadStageError(f"the {params.source.kind} source gave no items for classes {params.classes}")
     ledger = Ledger(out_dir / LEDGER_NAME, LEDGER_COLUMNS)
-    current = recipe(params)
-    todo = []
-    for item in manifest.to_dict("records"):
-        base = {k: item[k] for k in ("id", "url", "source_kind", "start", "end")} | {"class": item["label"],
+    current = source_for(params.source.kind).recipe(params)
+
+    def base(item: dict[str, Any]) -> dict[str, Any]:
+        return {k: item[k] for k in ("id", "url", "source_kind", "start", "end")} | {"class": item["label"],
                                                                                     "recipe": current}
+
+    def rows(item: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
+        prev = ledger.get(item["id"])
+        attempts = int(prev["attempts"] or 0) + 1 if prev else 1
+        return [base(item) | {"attempts": attempts} | result]
+
+    items = []
+    for item in manifest.to_dict("records"):
         if isinstance(item["reject_reason"], str):  # NaN/None mean valid
-            ledger.record(base | {"status": "rejected", "reason": item["reject_reason"], "attempts": 0})
-        elif _needs_work(ledger.get(item["id"]), out_dir, params.max_attempts, current):
-            todo.append((item, base))
-    log.info("download: %d items, %d to fetch, %d workers", len(manifest), len(todo), params.workers)
+            ledger.record(base(item) | {"status": "rejected", "reason": item["reject_reason"], "attempts": 0})
+        else:
+            items.append(item)
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=params.workers) as pool:
-        futures = {pool.submit(fetch_item, item, params, out_dir): (item, base) for item, base in todo}
-        with progress(total=len(futures), desc="download", unit="video") as bar:
-            for fut in as_completed(futures):
-                item, base = futures[fut]
-                prev = ledger.get(item["id"])
-                attempts = int(prev["attempts"] or 0) + 1 if prev else 1
-                ledger.record(base | {"attempts": attempts} | fut.result())
-                bar.update()
+    run_queue(items, partial(fetch_item, params=params, out_dir=out_dir), ledger, workers=params.workers, rows=rows,
+              done=lambda item: not _needs_work(ledger.get(item["id"]), out_dir, params.max_attempts, current),
+              desc="download", unit="video")
     keep = {(i,) for i in manifest["id"]}
     _prune_orphans(out_dir, ledger, keep)
     df = ledger.finalise(keep)

@@ -1,4 +1,5 @@
-"""The data card: what the data set holds, as JSON (DVC metrics) and as readable Markdown."""
+"""The data card: what the data set holds, as JSON and as readable Markdown, and its headline numbers (the DVC
+metrics: `dvc metrics show` stays one short row per data set; the per-class tables live in the card)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def build_card(profile: str, samples: pd.DataFrame, clips: pd.DataFrame, downloa
             "per_class": {c: int((part["class"] == c).sum()) for c in class_names},
         }
     dl_failed = downloads[downloads["status"] != "ok"]
-    clip_rejected = clips[clips["status"] != "ok"]
+    cut_rejected = clips[clips["status"] != "ok"]
     sizes = sorted({f"{int(w)}x{int(h)}" for w, h in zip(samples["width"], samples["height"])})
     return {
         "profile": profile,
@@ -47,9 +48,24 @@ def build_card(profile: str, samples: pd.DataFrame, clips: pd.DataFrame, downloa
         "rejects": {
             "download": {f"{s}: {r}": int(n) for (s, r), n in sorted(Counter(
                 zip(dl_failed["status"], dl_failed["reason"].map(_reason_code))).items())},
-            "clip": {k: int(v) for k, v in sorted(Counter(clip_rejected["reason"].map(_reason_code)).items())},
+            "cut": {k: int(v) for k, v in sorted(Counter(cut_rejected["reason"].map(_reason_code)).items())},
         },
         "shards": {"count": len(shards), "bytes": int(sum(s["bytes"] for s in shards))},
+    }
+
+
+def headline(card: dict[str, Any]) -> dict[str, Any]:
+    """The card's headline numbers for ``metrics/data_<ds>.json``: sizes, rejects and clips per split. Flat, with
+    short keys: `dvc metrics show` prints one column per key across all metrics files."""
+    return {
+        "clips": card["clips"],
+        "sources": card["videos"],
+        "hours": card["hours"],
+        "shards": card["shards"]["count"],
+        "bytes": card["shards"]["bytes"],
+        "dl_failed": sum(card["rejects"]["download"].values()),
+        "cut_rejected": sum(card["rejects"]["cut"].values()),
+        **{split: card["splits"][split]["clips"] for split in ("train", "val", "test")},
     }
 
 
@@ -78,7 +94,7 @@ def render_markdown(card: dict[str, Any]) -> str:
     lines.append("| **total** | " + " | ".join(str(card["splits"][s]["clips"]) for s in ("train", "val", "test"))
                  + " |")
     lines += ["", "## Rejected", "", f"Downloads: {card['downloads']}", ""]
-    for stage in ("download", "clip"):
+    for stage in ("download", "cut"):
         for reason, n in card["rejects"][stage].items():
             lines.append(f"- {stage}: {reason}: {n}")
     if not any(card["rejects"].values()):

@@ -13,9 +13,9 @@ import pandas as pd
 from ..classes import ClassTable
 from ..config import ShardParams, load_section, read_yaml
 from ..fsutil import write_json_atomic, write_text_atomic
-from ..ledger import read_ledger_file
+from ..ledger import LEDGER_NAME, read_ledger_file
 from ..log import progress
-from .card import build_card, render_markdown
+from .card import build_card, headline, render_markdown
 from .frames import jpeg_frames
 from .split import assign_splits
 from .write import write_split
@@ -59,8 +59,10 @@ def _samples(rows: pd.DataFrame, clips_dir: Path, classes: ClassTable, split: st
 
 
 def run(params: ShardParams, profile: str, classes: ClassTable, downloads: pd.DataFrame, clips: pd.DataFrame,
-        clips_dir: str | Path, out_dir: str | Path, card_json: str | Path, card_md: str | Path) -> dict[str, Any]:
-    """Write shards into ``out_dir`` (replaced atomically as a whole) and the data card; returns the card."""
+        clips_dir: str | Path, out_dir: str | Path, card_json: str | Path, card_md: str | Path,
+        metrics_json: str | Path | None = None) -> dict[str, Any]:
+    """Write shards into ``out_dir`` (replaced atomically as a whole), the data card and, if ``metrics_json`` is
+    given, the card's headline numbers there; returns the card."""
     clips_dir, out_dir = Path(clips_dir), Path(out_dir)
     ok = clips[clips["status"] == "ok"].copy()
     if ok.empty:
@@ -92,20 +94,19 @@ def run(params: ShardParams, profile: str, classes: ClassTable, downloads: pd.Da
     card = build_card(profile, ok, clips, downloads, index, [c for c in classes.names if c in present])
     write_json_atomic(card_json, card)
     write_text_atomic(card_md, render_markdown(card))
+    if metrics_json is not None:
+        write_json_atomic(metrics_json, headline(card))
     log.info("shard: %d clips in %d shards (%s)", len(ok), len(index),
              ", ".join(f"{s}={card['splits'][s]['clips']}" for s in ("train", "val", "test")))
     return card
 
 
 def main(params_path: str, classes_csv: str, dataset: str, raw_dir: str, clips_dir: str, out_dir: str,
-         card_json: str) -> None:
+         card_json: str, metrics_json: str) -> None:
     """Stage entry: validate the ``shard.<dataset>`` block, read both ledgers, then run. card.md goes beside."""
-    from ..clip.stage import LEDGER_NAME as CLIPS_LEDGER
-    from ..download.stage import LEDGER_NAME as DOWNLOAD_LEDGER
-
     params = load_section(params_path, "shard", dataset)
     profile = f"{read_yaml(params_path).get('profile', 'custom')}/{dataset}"
     run(params, profile, ClassTable.read(classes_csv),
-        read_ledger_file(Path(raw_dir) / DOWNLOAD_LEDGER, "download"),
-        read_ledger_file(Path(clips_dir) / CLIPS_LEDGER, "clip"),
-        clips_dir, out_dir, card_json, str(Path(card_json).with_suffix(".md")))
+        read_ledger_file(Path(raw_dir) / LEDGER_NAME, "download"),
+        read_ledger_file(Path(clips_dir) / LEDGER_NAME, "cut"),
+        clips_dir, out_dir, card_json, str(Path(card_json).with_suffix(".md")), metrics_json)

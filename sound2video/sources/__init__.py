@@ -10,24 +10,15 @@ import pandas as pd
 
 from ..classes import ClassTable
 from ..config import DownloadParams
+from .registry import source_for
 
 MANIFEST_COLUMNS = ["id", "url", "label", "start", "end", "source_kind", "reject_reason"]
 
 
 def read_manifest(params: DownloadParams, classes: ClassTable) -> pd.DataFrame:
     """Read the configured source into a manifest restricted to ``params.classes``."""
-    from . import authors_csv, local_folder, synthetic_manifest, vggsound
-
-    src = params.source
-    if src.kind == "synthetic":
-        df = synthetic_manifest.read(src.synthetic, params.classes)  # type: ignore[arg-type]
-    elif src.kind == "authors_csv":
-        df = authors_csv.read(src, classes)
-    elif src.kind == "vggsound_csv":
-        df = vggsound.read(src, classes)
-    else:
-        df = local_folder.read(src, classes)
-    return finalise(df, params.classes, keep_unknown=src.kind in ("authors_csv", "local_folder"))
+    source = source_for(params.source.kind)
+    return finalise(source.read(params, classes), params.classes, keep_unknown=source.keep_unknown)
 
 
 def finalise(df: pd.DataFrame, wanted: list[str], keep_unknown: bool) -> pd.DataFrame:

@@ -1,13 +1,16 @@
-"""A local folder of videos laid out as ``<folder>/<class label>/<file>``."""
+"""A local folder of videos laid out as ``<folder>/<class label>/<file>``: its manifest, and the fetch (a copy)."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ..classes import ClassTable
-from ..config import SourceParams
+from ..config import DownloadParams, SourceParams
 from ..fsutil import safe_id
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v"}
@@ -31,3 +34,11 @@ def read(src: SourceParams, classes: ClassTable) -> pd.DataFrame:
             "reject_reason": None if len(rel.parts) > 1 else "file is not inside a class folder",
         })
     return pd.DataFrame(rows)
+
+
+def fetch(item: Mapping[str, Any], params: DownloadParams, workdir: Path) -> Path:
+    """Copy the item's file into ``workdir``; the stage probes the copy, never the original."""
+    src = Path(item["url"])
+    out = workdir / f"media{src.suffix.lower()}"
+    shutil.copyfile(src, out)
+    return out

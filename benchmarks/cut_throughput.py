@@ -1,10 +1,10 @@
-"""Clip stage throughput against a bare ffmpeg command line doing the same transcode on the same inputs.
+"""Cut stage throughput against a bare ffmpeg command line doing the same transcode on the same inputs.
 
 Both sides cut the same clips with the same x264/AAC settings; the stage additionally writes FLAC, emits the
 analysis frames, runs PySceneDetect, verifies every output with ffprobe and hashes it. Runs are interleaved
 (bare, stage, bare, stage, ...) in one process so machine noise hits both alike; the ratio is median/median.
 
-    python benchmarks/clip_throughput.py [--videos 3] [--seconds 20] [--repeats 2]
+    python benchmarks/cut_throughput.py [--videos 3] [--seconds 20] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from sound2video.clip import stage  # noqa: E402
-from sound2video.clip.plan import plan_clips  # noqa: E402
-from sound2video.config import ClipParams  # noqa: E402
+from sound2video.cut import stage  # noqa: E402
+from sound2video.cut.plan import plan_clips  # noqa: E402
+from sound2video.config import CutParams  # noqa: E402
 from sound2video.fsutil import sha256_file  # noqa: E402
 from sound2video.media.probe import probe  # noqa: E402
 
@@ -41,7 +41,7 @@ def make_sources(folder: Path, count: int, seconds: float) -> None:
             str(folder / f"src{i}.mp4")], check=True)
 
 
-def bare_argv(src: Path, start: float, out: Path, p: ClipParams) -> list[str]:
+def bare_argv(src: Path, start: float, out: Path, p: CutParams) -> list[str]:
     vf = (f"fps={p.fps},scale={p.width}:{p.height}:force_original_aspect_ratio=increase:flags=bicubic,"
           f"crop={p.width}:{p.height},setsar=1,format=yuv420p")
     return ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-ss", f"{start}", "-t", f"{p.clip_seconds}",
@@ -51,7 +51,7 @@ def bare_argv(src: Path, start: float, out: Path, p: ClipParams) -> list[str]:
             str(out)]
 
 
-def run_bare(sources: list[Path], p: ClipParams, workers: int, out: Path) -> float:
+def run_bare(sources: list[Path], p: CutParams, workers: int, out: Path) -> float:
     jobs = [(src, span.start, out / f"{src.stem}_{span.index}.mp4") for src in sources
             for span in plan_clips(probe(src), p)]
     t0 = time.perf_counter()
@@ -60,7 +60,7 @@ def run_bare(sources: list[Path], p: ClipParams, workers: int, out: Path) -> flo
     return time.perf_counter() - t0
 
 
-def run_stage(sources: list[Path], p: ClipParams, out: Path) -> float:
+def run_stage(sources: list[Path], p: CutParams, out: Path) -> float:
     downloads = pd.DataFrame([{"id": s.stem, "url": str(s), "class": "raining", "source_kind": "local_folder",
                                "status": "ok", "path": s.name, "sha256": sha256_file(s)} for s in sources])
     t0 = time.perf_counter()
@@ -89,7 +89,7 @@ def main() -> None:
         times: dict[str, list[float]] = {k: [] for k in ("bare_1", "stage_1", "bare_2", "stage_2")}
         for rep in range(a.repeats):
             for workers in (1, 2):
-                p = ClipParams.model_validate(base | {"workers": workers})
+                p = CutParams.model_validate(base | {"workers": workers})
                 for kind in ("bare", "stage"):
                     out = tmp_path / f"{kind}_{workers}_{rep}"
                     out.mkdir()

@@ -1,9 +1,11 @@
-"""yt-dlp through its Python API: options from params, and failures sorted into statuses."""
+"""yt-dlp through its Python API: options from params, the fetch of one manifest item, and failures sorted into
+statuses."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +129,12 @@ def download(url: str, params: DownloadParams, workdir: Path, start: float | Non
     if not (merged or done):
         raise RuntimeError("yt-dlp finished without an output file" + (f": {logger.errors[-1]}" if logger.errors else ""))
     return (merged or done)[0]
+
+
+def fetch(item: Mapping[str, Any], params: DownloadParams, workdir: Path) -> Path:
+    """Fetch one manifest item (a YouTube or http(s) URL) into ``workdir``: only its [start, end] segment when
+    ``source.use_ranges`` is set and the item has a start, else the whole video."""
+    start, end = item.get("start"), item.get("end")
+    # NaN (no time in the manifest) compares unequal to itself
+    use_ranges = params.source.use_ranges and start == start and end == end and start is not None
+    return download(item["url"], params, workdir, start if use_ranges else None, end if use_ranges else None)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ClipParams
+from ..config import CutParams
 
 ANALYSIS_WIDTH = 128  # frames for scene/freeze analysis are this wide (height keeps the aspect)
 
@@ -21,12 +21,12 @@ class TranscodeError(RuntimeError):
     """ffmpeg failed; the message carries the end of its stderr."""
 
 
-def analysis_size(params: ClipParams) -> tuple[int, int]:
+def analysis_size(params: CutParams) -> tuple[int, int]:
     h = max(2, int(round(ANALYSIS_WIDTH * params.height / params.width / 2)) * 2)
     return ANALYSIS_WIDTH, h
 
 
-def build_command(src: str | Path, start: float, mp4: str | Path, flac: str | Path, params: ClipParams) -> list[str]:
+def build_command(src: str | Path, start: float, mp4: str | Path, flac: str | Path, params: CutParams) -> list[str]:
     """The ffmpeg argv for one clip (built with ffmpeg-python; never run through a shell)."""
     import ffmpeg
 
@@ -71,7 +71,7 @@ class TranscodeResult:
     frames: np.ndarray  # (n, h, w, 3) uint8 BGR analysis frames
 
 
-def transcode(src: str | Path, start: float, mp4: Path, flac: Path, params: ClipParams,
+def transcode(src: str | Path, start: float, mp4: Path, flac: Path, params: CutParams,
               timeout: float | None = None) -> TranscodeResult:
     """Run one clip's ffmpeg pass; returns the analysis frames. Raises TranscodeError with ffmpeg's reason."""
     argv = build_command(src, start, mp4, flac, params)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import ClipParams, SceneParams
+from ..config import CutParams, SceneParams
 from ..media.probe import probe
 
 
@@ -56,7 +56,7 @@ class OutputCheck:
     problems: list[str]
 
 
-def verify_outputs(mp4: Path, flac: Path, params: ClipParams) -> OutputCheck:
+def verify_outputs(mp4: Path, flac: Path, params: CutParams) -> OutputCheck:
     """Check the written clip against the params: size, frame count, sample count; measure loudness."""
     import soundfile as sf
 

@@ -1,4 +1,5 @@
-"""Run the clip stage over every downloaded video, in parallel, resumable per video."""
+"""Run the cut stage over every downloaded video: plan each video, then cut its clips, in parallel, resumable per
+video (through the ledgered work queue)."""
 
 from __future__ import annotations
 
@@ -9,25 +10,24 @@ import shutil
 import subprocess
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..config import ClipParams, load_section
+from ..config import CutParams, load_section
 from ..fsutil import inside, sha256_file
-from ..ledger import Ledger, read_ledger_file
-from ..log import progress
+from ..ledger import LEDGER_NAME, Ledger, read_ledger_file
 from ..media.probe import ProbeError, probe, require_ffmpeg
+from ..work_queue import run_queue
 from .checks import motion, scene_cuts, verify_outputs
 from .plan import Unclippable, plan_clips
 from .transcode import TranscodeError, transcode
 
 log = logging.getLogger(__name__)
 
-LEDGER_NAME = "ledger.parquet"
 LEDGER_COLUMNS = [
     "video_id", "clip_index", "key", "class", "source_url", "source_kind", "status", "reason", "start", "end",
     "mp4", "flac", "mp4_sha256", "flac_sha256", "mp4_bytes", "flac_bytes", "width", "height", "fps", "frames",
@@ -44,7 +44,7 @@ def ffmpeg_version() -> str:
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """Hash of the code that makes clips (this package and the media helpers), like DVC's code deps."""
+    """Hash of the code that cuts clips (this package and the media helpers), like DVC's code deps."""
     h = hashlib.sha256()
     for folder in (Path(__file__).parent, Path(__file__).parent.parent / "media"):
         for f in sorted(folder.glob("*.py")):
@@ -52,20 +52,30 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
-def fingerprint(params: ClipParams, source_sha256: str) -> str:
-    """Identifies everything that determines a video's clips: params, source bytes, ffmpeg build, clip code."""
+def fingerprint(params: CutParams, source_sha256: str) -> str:
+    """Identifies everything that determines a video's clips: params, source bytes, ffmpeg build, cut code."""
     blob = json.dumps({"params": params.model_dump(mode="json"), "source": source_sha256,
                        "ffmpeg": ffmpeg_version(), "code": code_version()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def plan_video(video: dict[str, Any], old_rows: list[dict[str, Any]], raw_dir: Path, out_dir: Path,
-               params: ClipParams, fp: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Probe and plan one source video: returns (clip jobs, ledger rows for a rejected source).
+@dataclass(frozen=True)
+class PlanTask:
+    """One source video to plan: its download ledger row, its old clip rows, and its current fingerprint."""
+
+    video: dict[str, Any]
+    old_rows: list[dict[str, Any]]
+    fingerprint: str
+
+
+def plan_video(task: PlanTask, raw_dir: Path, out_dir: Path, params: CutParams
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The plan worker: probe and plan one source video; returns (clip jobs, ledger rows for a rejected source).
 
     Stale clips of the video (made with other params or code) are deleted first.
     """
-    for r in old_rows:
+    video, fp = task.video, task.fingerprint
+    for r in task.old_rows:
         if r["status"] == "ok":
             for col in ("mp4", "flac"):
                 (out_dir / r[col]).unlink(missing_ok=True)
@@ -88,13 +98,13 @@ def plan_video(video: dict[str, Any], old_rows: list[dict[str, Any]], raw_dir: P
     return jobs, []
 
 
-def cut_clip(job: dict[str, Any], out_dir: Path, params: ClipParams) -> dict[str, Any]:
-    """Cut one planned clip; returns its ledger row."""
+def cut_clip(job: dict[str, Any], out_dir: Path, params: CutParams) -> dict[str, Any]:
+    """The cut worker: cut one planned clip; returns its ledger row."""
     row = {k: v for k, v in job.items() if not k.startswith("_")}
     return row | _cut_one(job["_src"], job["start"], job["_dir"], job["key"], out_dir, params)
 
 
-def _cut_one(src: Path, start: float, class_dir: Path, key: str, out_dir: Path, params: ClipParams) -> dict[str, Any]:
+def _cut_one(src: Path, start: float, class_dir: Path, key: str, out_dir: Path, params: CutParams) -> dict[str, Any]:
     mp4, flac = class_dir / f"{key}.mp4", class_dir / f"{key}.flac"
     tmp_mp4, tmp_flac = class_dir / f".{key}.tmp.mp4", class_dir / f".{key}.tmp.flac"
     try:
@@ -130,7 +140,7 @@ def _cut_one(src: Path, start: float, class_dir: Path, key: str, out_dir: Path, 
     except (TranscodeError, ProbeError) as e:
         return {"status": "rejected", "reason": f"transcode_failed: {e}"}
     except Exception as e:  # noqa: BLE001 - one bad clip is recorded, never the end of the batch
-        log.exception("clip %s failed unexpectedly", key)
+        log.exception("cutting clip %s failed unexpectedly", key)
         return {"status": "rejected", "reason": f"internal_error: {type(e).__name__}: {e}"}
     finally:
         for p in (tmp_mp4, tmp_flac):
@@ -147,8 +157,8 @@ def _video_done(rows_by_video: dict[str, list[dict]], video_id: str, fp: str, ou
                for r in rows)
 
 
-def run(params: ClipParams, downloads: pd.DataFrame, raw_dir: str | Path, out_dir: str | Path) -> pd.DataFrame:
-    """Clip every ``ok`` row of the download ledger; returns the clips ledger."""
+def run(params: CutParams, downloads: pd.DataFrame, raw_dir: str | Path, out_dir: str | Path) -> pd.DataFrame:
+    """Cut every ``ok`` row of the download ledger into clips; returns the clips ledger."""
     require_ffmpeg()
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -157,38 +167,31 @@ def run(params: ClipParams, downloads: pd.DataFrame, raw_dir: str | Path, out_di
     rows_by_video: dict[str, list[dict]] = {}
     for r in ledger.rows():
         rows_by_video.setdefault(r["video_id"], []).append(r)
-    todo, fps_ = [], {}
-    for v in videos:
-        fp = fingerprint(params, v["sha256"])
-        fps_[v["id"]] = fp
-        if not _video_done(rows_by_video, v["id"], fp, out_dir):
-            todo.append(v)
-    log.info("clip: %d source videos, %d to clip, %d workers", len(videos), len(todo), params.workers)
+    fps_ = {v["id"]: fingerprint(params, v["sha256"]) for v in videos}
+    tasks = [PlanTask(v, rows_by_video.get(v["id"], []), fps_[v["id"]]) for v in videos]
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=params.workers) as pool:
-        # Scheduling is per clip, not per video, so that workers stay busy whatever the clips-per-video count.
-        plans = pool.map(lambda v: plan_video(v, rows_by_video.get(v["id"], []), raw_dir, out_dir, params,
-                                              fps_[v["id"]]), todo)
-        jobs = []
-        for video_jobs, rejected in plans:
-            for row in rejected:
-                ledger.record(row)
-            jobs += video_jobs
-        with progress(total=len(jobs), desc="clip", unit="clip") as bar:
-            for fut in as_completed([pool.submit(cut_clip, job, out_dir, params) for job in jobs]):
-                ledger.record(fut.result())
-                bar.update()
+    # Two queues: plan every video (rejected sources get their row here), then cut clip by clip, so that workers
+    # stay busy whatever the clips-per-video count.
+    planned = run_queue(
+        tasks, partial(plan_video, raw_dir=raw_dir, out_dir=out_dir, params=params), ledger,
+        workers=params.workers, rows=lambda task, plan: plan[1],
+        done=lambda task: _video_done(rows_by_video, task.video["id"], task.fingerprint, out_dir),
+        desc="cut: plan", unit="video",
+    )
+    jobs = [job for _, (video_jobs, _) in planned.results for job in video_jobs]
+    run_queue(jobs, partial(cut_clip, out_dir=out_dir, params=params), ledger, workers=params.workers,
+              desc="cut", unit="clip")
     keep = {(r["video_id"], r["clip_index"]) for r in ledger.rows()
             if r["video_id"] in fps_ and r["fingerprint"] == fps_[r["video_id"]]}
     _prune(out_dir, ledger, keep)
     df = ledger.finalise(keep)
     counts = Counter(df["status"])
-    log.info("clip: %s in %.1f s", dict(sorted(counts.items())), time.monotonic() - started)
+    log.info("cut: %s in %.1f s", dict(sorted(counts.items())), time.monotonic() - started)
     reasons = Counter(str(r).split(":")[0] for r in df.loc[df["status"] != "ok", "reason"]).most_common()
     for reason, n in reasons:
         log.info("  %5d x %s", n, reason)
     if videos and not counts.get("ok"):
-        raise RuntimeError(f"clip: no clip succeeded ({', '.join(f'{n} x {r}' for r, n in reasons)}); "
+        raise RuntimeError(f"cut: no clip succeeded ({', '.join(f'{n} x {r}' for r, n in reasons)}); "
                            f"see {out_dir / LEDGER_NAME}")
     return df
 
@@ -205,8 +208,6 @@ def _prune(out_dir: Path, ledger: Ledger, keep: set[tuple]) -> None:
 
 
 def main(params_path: str, dataset: str, raw_dir: str, out_dir: str) -> None:
-    """Stage entry: validate the ``clip.<dataset>`` block, read the download ledger, then run."""
-    from ..download.stage import LEDGER_NAME as DOWNLOAD_LEDGER
-
-    params = load_section(params_path, "clip", dataset)
-    run(params, read_ledger_file(Path(raw_dir) / DOWNLOAD_LEDGER, "download"), raw_dir, out_dir)
+    """Stage entry: validate the ``cut.<dataset>`` block, read the download ledger, then run."""
+    params = load_section(params_path, "cut", dataset)
+    run(params, read_ledger_file(Path(raw_dir) / LEDGER_NAME, "download"), raw_dir, out_dir)

@@ -1,4 +1,4 @@
-"""The clip stage on awkward inputs; every clip it produces is measured independently with ffprobe."""
+"""The cut stage on awkward inputs; every clip it produces is measured independently with ffprobe."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 
 from media import (counted_video_frames, decoded_audio_samples, make_scene_cut, make_vfr, make_video, probe_json,
                    truncate)
-from sound2video.clip.plan import Unclippable, plan_clips
-from sound2video.clip.stage import run
-from sound2video.clip.transcode import build_command
-from sound2video.config import ClipParams
+from sound2video.cut.plan import Unclippable, plan_clips
+from sound2video.cut.stage import run
+from sound2video.cut.transcode import build_command
+from sound2video.config import CutParams
 from sound2video.fsutil import sha256_file
 from sound2video.media.probe import probe
 
@@ -20,8 +20,8 @@ PARAMS = dict(clip_seconds=1, clips_per_video=2, width=1280, height=720, fps=10,
               video={"preset": "ultrafast", "crf": 30}, audio={"sample_rate": 16000, "channels": 2}, workers=2)
 
 
-def params(**over) -> ClipParams:
-    return ClipParams.model_validate(PARAMS | over)
+def params(**over) -> CutParams:
+    return CutParams.model_validate(PARAMS | over)
 
 
 def downloads_for(folder: Path) -> pd.DataFrame:
@@ -30,7 +30,7 @@ def downloads_for(folder: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def assert_exact_clip(out: Path, row: dict, p: ClipParams) -> None:
+def assert_exact_clip(out: Path, row: dict, p: CutParams) -> None:
     """Size, frame count and audio sample count of a clip, by ffprobe/ffmpeg decoding, not by our own ledger."""
     mp4, flac = out / row["mp4"], out / row["flac"]
     v = next(s for s in probe_json(mp4)["streams"] if s["codec_type"] == "video")

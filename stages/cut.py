@@ -1,8 +1,8 @@
-"""DVC stage `clip`: cut downloaded videos into exact audio-visual clips plus a clips ledger."""
+"""DVC stage `cut`: cut downloaded videos into exact audio-visual clips plus a clips ledger."""
 
 import argparse
 
-from sound2video.clip import stage
+from sound2video.cut import stage
 from sound2video.entry import exit_with
 
 if __name__ == "__main__":

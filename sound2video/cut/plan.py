@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..config import ClipParams
+from ..config import CutParams
 from ..media.probe import MediaInfo
 
 
@@ -33,14 +33,14 @@ def usable_duration(info: MediaInfo, audio_pad_max: float = 0.0) -> float:
     return min(known) if known else 0.0
 
 
-def upscale_factor(info: MediaInfo, params: ClipParams) -> float:
+def upscale_factor(info: MediaInfo, params: CutParams) -> float:
     w, h = info.display_size or (0, 0)
     if not w or not h:
         return math.inf
     return max(params.width / w, params.height / h)
 
 
-def plan_clips(info: MediaInfo, params: ClipParams) -> list[ClipSpan]:
+def plan_clips(info: MediaInfo, params: CutParams) -> list[ClipSpan]:
     """Non-overlapping spans of ``clip_seconds``, at most ``clips_per_video``; raises Unclippable with a reason."""
     if not info.has_video:
         raise Unclippable("no_video_stream", "the source has no video stream")
@@ -52,7 +52,7 @@ def plan_clips(info: MediaInfo, params: ClipParams) -> list[ClipSpan]:
         raise Unclippable(
             "needs_upscale",
             f"source {w}x{h} would need {factor:.2f}x upscaling to cover {params.width}x{params.height} "
-            "(set clip.allow_upscale to accept)",
+            "(set cut.allow_upscale to accept)",
         )
     total = usable_duration(info, params.audio_pad_max_seconds)
     count = min(params.clips_per_video, int(math.floor(total / params.clip_seconds + 1e-6)))

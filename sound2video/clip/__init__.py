@@ -1,1 +1,0 @@
-"""The clip stage: source videos -> exact fixed-size audio-visual clips with quality flags."""
