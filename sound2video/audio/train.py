@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from ..stage_code import code_files
-from ..training import TrainState, batch_indices, code_fingerprint, optimize, resolve_device, train_loop
+from ..training import (TrainState, batch_indices, code_fingerprint, optimize, resolve_device, step_generator,
+                        train_loop)
 from .data import Features
 from .encoder import AudioTower
 from .losses import class_info_nce, info_nce, spec_augment
@@ -17,7 +18,6 @@ from .params import TrainAudioParams
 
 CHECKPOINT = "checkpoint.pt"
 LOG_FIELDS = ["step", "loss", "lr", "temperature"]
-AUGMENT_SEED = 7_919   # SpecAugment's generator: seed * AUGMENT_SEED + step
 
 
 def checkpoint_fingerprint(params: TrainAudioParams) -> str:
@@ -30,7 +30,7 @@ def step_loss(tower: AudioTower, params: TrainAudioParams, feats: Features, text
     device = text.device
     mel = torch.from_numpy(np.asarray(feats.mels[idx.numpy()], dtype=np.float32))
     labels = torch.from_numpy(feats.labels[idx.numpy()]).to(device)
-    gen = torch.Generator().manual_seed(params.seed * AUGMENT_SEED + step)
+    gen = step_generator(params.seed, step)
     aug = params.specaugment
     view = spec_augment(mel, gen, aug.freq_masks, aug.time_masks, aug.max_freq, aug.max_time) if aug else mel
     audio = tower.encoder(view.to(device))

@@ -10,14 +10,14 @@ import numpy as np
 import torch
 
 from ..stage_code import code_files
-from ..training import TrainState, batch_indices, code_fingerprint, optimize, resolve_device, train_loop
+from ..training import (TrainState, batch_indices, code_fingerprint, optimize, resolve_device, step_generator,
+                        train_loop)
 from .losses import InversionLoss
 from .model import Inverter, to_model_input
 from .params import TrainInversionParams
 
 CHECKPOINT = "checkpoint.pt"
 LOG_FIELDS = ["step", "loss", "l2", "lpips", "clip", "w_norm", "lr"]
-FLIP_SEED = 7_919   # the flips' generator: seed * FLIP_SEED + step
 
 
 def checkpoint_fingerprint(params: TrainInversionParams, generator_sha256: str) -> str:
@@ -46,7 +46,7 @@ def train(params: TrainInversionParams, G: Any, images: np.ndarray, loss_fn: Inv
         idx = rows[batch_indices(len(rows), batch, step, params.seed).numpy()]
         x = to_model_input(images[np.sort(idx)]).to(device)
         if params.hflip:
-            flip = torch.rand(len(x), generator=torch.Generator().manual_seed(params.seed * FLIP_SEED + step)) < 0.5
+            flip = torch.rand(len(x), generator=step_generator(params.seed, step)) < 0.5
             x = torch.where(flip.to(device).view(-1, 1, 1, 1), x.flip(3), x)
         ws = inverter(x)
         loss, parts = loss_fn(x, G.synthesis(ws), ws)

@@ -1,4 +1,5 @@
-"""What decides a step, as functions of the step alone: the device, the batch, the learning-rate factor."""
+"""What decides a step, as functions of the step alone: the device, the batch, the augmentations' generator, the
+learning-rate factor."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ def batch_indices(n: int, batch: int, step: int, seed: int) -> torch.Tensor:
     epoch, pos = divmod(step, per_epoch)
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
     return perm[pos * batch:(pos + 1) * batch]
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """A CPU generator for one step's augmentations (flips, masks), independent of the global random state."""
+    return torch.Generator().manual_seed(seed * 7_919 + step)
 
 
 def lr_factor(step: int, params: TrainingParams) -> float:
