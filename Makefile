@@ -31,6 +31,7 @@ bench: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/cut_throughput.py
 
 clean-data:
-	rm -rf models/audio_clip checkpoints/audio_clip metrics/audio_clip.json plots/audio_clip
+	rm -rf models/audio checkpoints/audio metrics/audio_train.json plots/audio
+	rm -rf models/stylegan3 models/inversion checkpoints/inversion metrics/inversion_train.json plots/inversion
 	rm -rf data/vggsound/raw data/vggsound/clips data/vggsound/shards data/vggsound/card.json data/vggsound/card.md metrics/data_vggsound.json
 	rm -rf data/landscape/raw data/landscape/clips data/landscape/shards data/landscape/card.json data/landscape/card.md metrics/data_landscape.json

@@ -25,7 +25,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sound2video.cut import stage  # noqa: E402
 from sound2video.cut.plan import plan_clips  # noqa: E402
-from sound2video.config import CutParams  # noqa: E402
+from sound2video.cut.params import CutParams
 from sound2video.fsutil import sha256_file  # noqa: E402
 from sound2video.media.probe import probe  # noqa: E402
 

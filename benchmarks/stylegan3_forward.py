@@ -38,7 +38,8 @@ def main() -> None:
 
     import torch
 
-    from sound2video.models.stylegan3 import Generator, GeneratorConfig
+    from sound2video.models.stylegan3 import GeneratorConfig
+    from sound2video.models.stylegan3.networks import Generator
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)

@@ -46,9 +46,9 @@ def _data_classes(a: argparse.Namespace) -> None:
 def _audio_embed(a: argparse.Namespace) -> None:
     import numpy as np
 
-    from .models import load_audio_clip
+    from .models import load
 
-    vec = load_audio_clip(a.model).embed_file(a.file)
+    vec = load(a.model, expected_format="audio").embed_file(a.file)
     if a.out:
         np.save(a.out, vec)
         print(f"wrote {a.out} ({vec.shape[0]}-d, L2-normalised)")
@@ -57,12 +57,12 @@ def _audio_embed(a: argparse.Namespace) -> None:
 
 
 def _audio_classify(a: argparse.Namespace) -> None:
-    from .models import load_audio_clip
+    from .models import load
 
     labels = [s.strip() for s in a.labels.split(",") if s.strip()]
     if len(labels) < 2:
         raise ValueError("--labels needs at least two comma-separated labels")
-    for label, p in load_audio_clip(a.model).classify(a.file, labels, a.top_k):
+    for label, p in load(a.model, expected_format="audio").classify(a.file, labels, a.top_k):
         print(f"{p:.4f}\t{label}")
 
 
@@ -104,13 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="sub", required=True)
     emb = audio.add_parser("embed", help="embed an audio file into CLIP space")
     emb.add_argument("file")
-    emb.add_argument("--model", default="models/audio_clip")
+    emb.add_argument("--model", default="models/audio")
     emb.add_argument("--out", help="save the vector as .npy (default: print JSON)")
     emb.set_defaults(func=_audio_embed)
     cls = audio.add_parser("classify", help="zero-shot classify an audio file against text labels")
     cls.add_argument("file")
     cls.add_argument("--labels", required=True, help='comma-separated, e.g. "rain,thunder,fire crackling"')
-    cls.add_argument("--model", default="models/audio_clip")
+    cls.add_argument("--model", default="models/audio")
     cls.add_argument("--top-k", type=int, default=5)
     cls.set_defaults(func=_audio_classify)
 

@@ -7,12 +7,11 @@ import sys
 from typing import Callable
 
 from .log import setup_logging
+from .params_base import ParamsError
 
 
 def run_main(fn: Callable[[], None]) -> int:
     """Run ``fn``; expected errors print one clear message (no traceback) and return a non-zero code."""
-    from .config import ParamsError
-
     setup_logging()
     log = logging.getLogger("sound2video")
     try:

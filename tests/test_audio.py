@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from sound2video.audio.config import AudioEncoderConfig
+from sound2video.audio.params import AudioEncoderConfig
 from sound2video.audio.encoder import AudioEncoder
 from sound2video.audio.losses import LogitScale, class_info_nce, info_nce, spec_augment
 from sound2video.audio.mel import AudioError, MelParams, load_audio, log_mel

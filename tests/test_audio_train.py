@@ -12,12 +12,12 @@ import pytest
 import soundfile as sf
 import torch
 
-from sound2video.audio.config import TrainAudioClipParams
+from sound2video.audio.params import TrainAudioParams
 from sound2video.audio.data import Features
 from sound2video.audio.mel import MelParams, log_mel
 from sound2video.audio.model import save
 from sound2video.audio.train import train
-from sound2video.training import batch_indices, lr_at
+from sound2video.training import batch_indices, lr_factor
 from sound2video.sources.synthetic import rng_for
 from sound2video.sources.synthetic_audio import render_audio
 
@@ -25,11 +25,11 @@ CLASSES = ["raining", "thunderstorm", "fire_crackling"]
 MEL = MelParams(sample_rate=16000, clip_seconds=1.0, n_fft=512, hop_length=160, n_mels=32, fmin=50, fmax=8000)
 
 
-def params(**over) -> TrainAudioClipParams:
+def params(**over) -> TrainAudioParams:
     base = dict(mel=MEL.model_dump(), encoder={"width": 8, "blocks": [1, 1], "embed_dim": 16}, steps=12,
                 batch_size=6, lr=3e-3, warmup_steps=2, checkpoint_every=4, log_every=2,
-                clip={"model": "tiny-clip", "pretrained": None, "config": "configs/clip/tiny-clip.json"})
-    return TrainAudioClipParams.model_validate(base | over)
+                clip_model={"model": "tiny-clip", "pretrained": None, "config": "configs/clip/tiny-clip.json"})
+    return TrainAudioParams.model_validate(base | over)
 
 
 @pytest.fixture(scope="module")
@@ -65,23 +65,24 @@ def test_interrupted_then_resumed_equals_uninterrupted(feats, text, tmp_path):
 
 def test_schedule_and_batches_are_functions_of_the_step():
     p = params(steps=100, warmup_steps=10, lr=1.0)
-    assert lr_at(0, p) == pytest.approx(0.1) and lr_at(9, p) == pytest.approx(1.0) and lr_at(99, p) < 0.01
+    assert lr_factor(0, p) == pytest.approx(0.1) and lr_factor(9, p) == pytest.approx(1.0) and lr_factor(99, p) < 0.01
     a, b = batch_indices(12, 6, 5, 0), batch_indices(12, 6, 5, 0)
     assert torch.equal(a, b) and len(set(batch_indices(12, 6, 0, 0).tolist()) | set(batch_indices(12, 6, 1, 0).tolist())) == 12
 
 
 def test_model_files_load_and_the_cli(feats, tmp_path, repo_root, monkeypatch):
-    from sound2video.audio.model import class_text_embeddings, load_clip_spec
+    from sound2video.audio.model import class_text_embeddings
+    from sound2video.frozen_clip import load_clip
 
     monkeypatch.chdir(repo_root)
     p = params(steps=30)
-    clip_text = torch.from_numpy(class_text_embeddings(load_clip_spec(p.clip), CLASSES, p.prompt_templates))
+    clip_text = torch.from_numpy(class_text_embeddings(load_clip(p.clip_model), CLASSES, p.prompt_templates))
     no_images = Features(feats.keys, feats.labels, feats.mels, None)
     tower, _ = train(p, no_images, clip_text, tmp_path / "ckpt")
     save(tower, p, tmp_path / "model", {"classes": CLASSES})
-    from sound2video.models import load_audio_clip
+    from sound2video.models import load
 
-    model = load_audio_clip(tmp_path / "model")
+    model = load(tmp_path / "model")
     wave = render_audio("raining", rng_for("raining", 9, 5), 1.0, 16000).mean(axis=1)
     sf.write(tmp_path / "rain.flac", wave, 16000)
     vec = model.embed_file(tmp_path / "rain.flac")
@@ -161,14 +162,13 @@ def test_read_shards_in_memory_and_memory_mapped(tmp_path):
 
 
 def test_random_init_clip_is_the_same_model_in_every_load(repo_root, monkeypatch):
-    from sound2video.audio.config import ClipSpec
-    from sound2video.audio.model import load_clip_spec
+    from sound2video.frozen_clip import ClipModelSpec, load_clip
 
     monkeypatch.chdir(repo_root)
-    spec = ClipSpec(model="tiny-clip", pretrained=None, config="configs/clip/tiny-clip.json")
-    a = load_clip_spec(spec).embed_text(["raining"])
+    spec = ClipModelSpec(model="tiny-clip", pretrained=None, config="configs/clip/tiny-clip.json")
+    a = load_clip(spec).embed_text(["raining"])
     torch.manual_seed(123)
-    b = load_clip_spec(spec).embed_text(["raining"])
+    b = load_clip(spec).embed_text(["raining"])
     after_load = torch.rand(1)
     torch.manual_seed(123)
     assert np.array_equal(a, b)

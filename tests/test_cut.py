@@ -12,7 +12,7 @@ from media import (counted_video_frames, decoded_audio_samples, make_scene_cut, 
 from sound2video.cut.plan import Unclippable, plan_clips
 from sound2video.cut.stage import run
 from sound2video.cut.transcode import build_command
-from sound2video.config import CutParams
+from sound2video.cut.params import CutParams
 from sound2video.fsutil import sha256_file
 from sound2video.media.probe import probe
 

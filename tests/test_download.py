@@ -15,7 +15,7 @@ import yaml
 
 from media import ffmpeg, make_video
 from sound2video.classes import ClassTable
-from sound2video.config import DownloadParams
+from sound2video.download.params import DownloadParams
 from sound2video.download.stage import LEDGER_COLUMNS, PARTIAL_DIR, DownloadStageError, run
 from sound2video.sources.ytdlp import classify_error, parse_rate
 from sound2video.fsutil import sha256_file

@@ -56,12 +56,12 @@ def test_repro_builds_then_noop_then_partial(micro_repo):
     for stage in ("download", "cut", "shard"):
         for dataset in ("landscape", "vggsound"):
             assert f"Running stage '{stage}@{dataset}'" in first
-    assert "Running stage 'train_audio_clip'" in first
-    tower = json.loads((micro_repo / "metrics/audio_clip.json").read_text())
+    assert "Running stage 'train_audio'" in first
+    tower = json.loads((micro_repo / "metrics/audio_train.json").read_text())
     assert {"zero_shot_top1", "zero_shot_top5", "a2i_r1", "a2i_r5", "i2a_r1", "i2a_r5"} <= set(tower)
-    assert (micro_repo / "models/audio_clip/model.safetensors").is_file()
-    assert "Running stage 'stylegan3'" in first and "Running stage 'invert_lhq'" in first
-    inversion = json.loads((micro_repo / "metrics/inversion.json").read_text())
+    assert (micro_repo / "models/audio/model.safetensors").is_file()
+    assert "Running stage 'stylegan3'" in first and "Running stage 'train_inversion'" in first
+    inversion = json.loads((micro_repo / "metrics/inversion_train.json").read_text())
     assert {"lpips", "mse", "psnr", "mse_wavg"} <= set(inversion) and "offline_profile" in inversion
     assert (micro_repo / "models/inversion/model.safetensors").is_file()
     assert (micro_repo / "plots/inversion/grid.png").is_file()
@@ -85,8 +85,8 @@ def test_repro_builds_then_noop_then_partial(micro_repo):
     (micro_repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     third = dvc(micro_repo, "repro")
     assert "Stage 'download@landscape' didn't change, skipping" in third
-    assert "Stage 'train_audio_clip' didn't change, skipping" in third
-    assert "Stage 'invert_lhq' didn't change, skipping" in third
+    assert "Stage 'train_audio' didn't change, skipping" in third
+    assert "Stage 'train_inversion' didn't change, skipping" in third
     assert "Running stage 'cut@landscape'" in third and "Running stage 'shard@landscape'" in third
     assert "Running stage 'download@landscape'" not in third
 
@@ -97,7 +97,7 @@ def test_paper_profile_plans(micro_repo):
     for stage in ("download", "cut", "shard"):
         for dataset in ("landscape", "vggsound"):
             assert f"{stage}@{dataset}" in dag
-    assert "stylegan3" in dag and "invert_lhq" in dag
+    assert "stylegan3" in dag and "train_inversion" in dag
     # `repro --dry` needs the dependency folders of downstream stages to exist (a DVC limitation), so only the
     # data set built by the previous test can be dry-run end to end here.
     dry = dvc(micro_repo, "repro", "--dry", "download@vggsound", "download@landscape", "cut@landscape",

@@ -16,8 +16,8 @@ from PIL import Image
 from sound2video.cli import main as cli
 from sound2video.config import ParamsError, load_single
 from sound2video.fsutil import sha256_file
-from sound2video.inversion.config import (EncoderParams, ImageSourceParams, InvertLhqParams, LossParams,
-                                          LpipsParams, RandomGeneratorParams)
+from sound2video.inversion.params import EncoderParams, ImageSourceParams, LossParams, LpipsParams, TrainInversionParams
+from sound2video.models.stylegan3.params import RandomGeneratorParams
 from sound2video.inversion.encoder import GradualStyleEncoder
 from sound2video.inversion.images import generated_images, load_real, prepare_image, split, synthetic_pictures
 from sound2video.inversion.losses import InversionLoss, LpipsLoss
@@ -88,12 +88,12 @@ def test_loss_terms_follow_their_definitions(G):
         InversionLoss(LossParams(clip=1.0), lpips, None, w_avg)
 
 
-def _params(**over) -> InvertLhqParams:
+def _params(**over) -> TrainInversionParams:
     base = dict(images=ImageSourceParams(generated_images=24), encoder=EncoderParams(width=8, blocks=[1, 1, 1, 1]),
                 loss=LossParams(l2=1.0, lpips=0.0, clip=0.0, w_norm=0.0), lpips=LpipsParams(backbone="random"),
                 steps=8, batch_size=4, lr=1e-3, hflip=True, checkpoint_every=2, log_every=1, device="cpu")
     base.update(over)
-    return InvertLhqParams(**base)
+    return TrainInversionParams(**base)
 
 
 def test_a_few_steps_lower_the_loss(tmp_path, G):
@@ -168,10 +168,10 @@ def test_split_is_per_source_and_seeded(G):
 
 
 def test_params_errors_name_the_key(tmp_path):
-    bad = {"invert_lhq": {"images": {"kind": "folder"}}}
+    bad = {"train_inversion": {"images": {"kind": "folder"}}}
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(bad))
-    with pytest.raises(ParamsError, match="invert_lhq.images"):
-        load_single(tmp_path / "p.yaml", "invert_lhq")
+    with pytest.raises(ParamsError, match="train_inversion.images"):
+        load_single(tmp_path / "p.yaml", "train_inversion")
     (tmp_path / "q.yaml").write_text(yaml.safe_dump({"stylegan3": {"network": None}}))
     with pytest.raises(ParamsError, match="either 'network'"):
         load_single(tmp_path / "q.yaml", "stylegan3")
@@ -185,19 +185,19 @@ def test_stage_and_cli_invert(tmp_path, monkeypatch, repo_root):
     (tmp_path / "configs/clip").mkdir(parents=True)
     (tmp_path / "configs/clip/tiny-clip.json").write_bytes((repo_root / "configs/clip/tiny-clip.json").read_bytes())
     params = {"stylegan3": {"network": None, "random": TINY_G.model_dump()},
-              "invert_lhq": {"images": {"kind": "synthetic", "synthetic_images": 6, "generated_images": 12,
+              "train_inversion": {"images": {"kind": "synthetic", "synthetic_images": 6, "generated_images": 12,
                                         "val_fraction": 0.25},
                              "encoder": {"width": 8, "blocks": [1, 1, 1, 1]},
                              "loss": {"l2": 1.0, "lpips": 0.8, "clip": 0.5, "w_norm": 0.01},
                              "lpips": {"backbone": "random"},
-                             "clip": {"model": "tiny-clip", "pretrained": None, "config": "configs/clip/tiny-clip.json"},
+                             "clip_model": {"model": "tiny-clip", "pretrained": None, "config": "configs/clip/tiny-clip.json"},
                              "steps": 4, "batch_size": 4, "checkpoint_every": 2, "log_every": 1, "grid_images": 4,
                              "device": "cpu"}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     g_stage.main("params.yaml", "models/stylegan3")
-    result = inv_stage.main("params.yaml", "models/stylegan3", "models/inversion", "checkpoints/invert_lhq",
-                            "metrics/inversion.json", "plots/inversion")
-    saved = json.loads(Path("metrics/inversion.json").read_text())
+    result = inv_stage.main("params.yaml", "models/stylegan3", "models/inversion", "checkpoints/inversion",
+                            "metrics/inversion_train.json", "plots/inversion")
+    saved = json.loads(Path("metrics/inversion_train.json").read_text())
     assert saved == json.loads(json.dumps(result))
     assert {"lpips", "mse", "psnr", "mse_wavg", "by_source", "offline_profile"} <= set(saved)
     assert saved["by_source"]["generated"]["images"] == 3 and "latent_mse" in saved["by_source"]["generated"]

@@ -15,7 +15,7 @@ import torch
 import webdataset as wds
 
 from media import ffmpeg
-from sound2video.metrics.clip_similarity import CLIP_MEAN, CLIP_STD, clip_preprocess
+from sound2video.frozen_clip import CLIP_MEAN, CLIP_STD, clip_preprocess
 from sound2video.metrics.frechet import RunningStats, feature_stats, frechet_distance
 from sound2video.metrics.inception import inception_score
 

@@ -102,7 +102,7 @@ def test_split_counts_and_assignment_are_stable():
 def test_jpg_frames_without_mp4(micro_build, tmp_path):
     from PIL import Image
 
-    from sound2video.config import ShardParams
+    from sound2video.shard.params import ShardParams
     from sound2video.shard.frames import frame_indices
 
     m = micro_build

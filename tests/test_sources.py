@@ -7,7 +7,7 @@ import math
 import pytest
 
 from sound2video.classes import ClassTable
-from sound2video.config import DownloadParams
+from sound2video.download.params import DownloadParams
 from sound2video.fsutil import inside, safe_id
 from sound2video.sources import read_manifest
 from sound2video.sources.youtube import youtube_id
@@ -109,7 +109,7 @@ def test_youtube_ids_and_safe_names(tmp_path):
 def test_source_registry_covers_every_kind_params_accept():
     import typing
 
-    from sound2video.config import SourceParams
+    from sound2video.sources.params import SourceParams
     from sound2video.sources.registry import SOURCES, source_for
 
     assert set(SOURCES) == set(typing.get_args(SourceParams.model_fields["kind"].annotation))

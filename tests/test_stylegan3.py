@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from sound2video.models.stylegan3 import Generator, GeneratorConfig, StyleGAN3ConfigError
+from sound2video.models.stylegan3 import GeneratorConfig, StyleGAN3ConfigError
+from sound2video.models.stylegan3.networks import Generator
 from sound2video.models.stylegan3 import ops, ops_reference as ref
 from sound2video.models.stylegan3.schedule import design_lowpass_filter, layer_filters, synthesis_schedule
 

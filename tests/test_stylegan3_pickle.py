@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from sound2video.cli import main as cli
-from sound2video.models.stylegan3 import Generator, load_generator, save_generator
+from sound2video.models.stylegan3.checkpoint import load_generator, save_generator
+from sound2video.models.stylegan3.networks import Generator
 from sound2video.models.stylegan3.pickle_loader import NetworkFormatError, UnsafePickleError, read_pickle
 from sound2video.remote import FetchError
 from sound2video.fsutil import sha256_file

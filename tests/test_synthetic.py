@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sound2video.config import SyntheticParams
+from sound2video.sources.params import SyntheticParams
 from sound2video.media.probe import probe
 from sound2video.sources.synthetic import render_video, rng_for
 from sound2video.sources.synthetic_audio import SOUNDS, render_audio
@@ -88,7 +88,7 @@ def test_unknown_class_has_no_renderer(tmp_path):
 
 def test_download_stage_rerenders_when_synthetic_params_change(tmp_path, repo_root, monkeypatch):
     from sound2video.classes import ClassTable
-    from sound2video.config import DownloadParams
+    from sound2video.download.params import DownloadParams
     from sound2video.download.stage import run
 
     monkeypatch.chdir(repo_root)

@@ -1,4 +1,5 @@
-"""A ResNet-18-style audio encoder on log-mel spectrograms, projecting into CLIP's embedding space.
+"""The audio tower's networks: a ResNet-18-style encoder on log-mel spectrograms projecting into CLIP's embedding
+space, and the tower (encoder + learned temperature) that training and inference share.
 
 Every hyperparameter is in ``AudioEncoderConfig``; the default (width 64, blocks [2, 2, 2, 2]) is ResNet-18's layout.
 """
@@ -6,27 +7,11 @@ Every hyperparameter is in ``AudioEncoderConfig``; the default (width 64, blocks
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from .config import AudioEncoderConfig
-
-
-class BasicBlock(nn.Module):
-    """Two 3x3 convolutions with batch norm and a residual connection (1x1 projection when the shape changes)."""
-
-    def __init__(self, c_in: int, c_out: int, stride: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(c_out)
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c_out)
-        self.skip = (nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm2d(c_out))
-                     if stride != 1 or c_in != c_out else nn.Identity())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(y)) + self.skip(x))
+from ..models.blocks import BasicBlock
+from .losses import LogitScale
+from .params import AudioEncoderConfig
 
 
 class AudioEncoder(nn.Module):
@@ -51,3 +36,12 @@ class AudioEncoder(nn.Module):
         x = mel.unsqueeze(1) if mel.dim() == 3 else mel
         x = self.stages(self.stem(x))
         return self.proj(self.dropout(x.mean(dim=(2, 3))))
+
+
+class AudioTower(nn.Module):
+    """What training learns and inference loads: the encoder and the temperature of its contrastive losses."""
+
+    def __init__(self, cfg: AudioEncoderConfig):
+        super().__init__()
+        self.encoder = AudioEncoder(cfg)
+        self.logit_scale = LogitScale()

@@ -17,7 +17,7 @@ def recall_at(sim: np.ndarray, k: int) -> float:
 
 
 def evaluate(audio: np.ndarray, text: np.ndarray, labels: np.ndarray, images: np.ndarray | None) -> dict[str, float]:
-    """Metrics of ``metrics/audio_clip.json``; embeddings L2-normalised, ``text`` one row per class."""
+    """Metrics of ``metrics/audio_train.json``; embeddings L2-normalised, ``text`` one row per class."""
     scores = audio @ text.T
     out = {"zero_shot_top1": topk_accuracy(scores, labels, 1),
            "zero_shot_top5": topk_accuracy(scores, labels, min(5, text.shape[0])),

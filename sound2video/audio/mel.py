@@ -1,6 +1,6 @@
 """Log-mel front-end (librosa), identical in training, evaluation and inference.
 
-The parameters travel with every saved model (``MelParams.model_dump()``), so inference recomputes exactly the
+The parameters (``MelParams``, in ``params.py``) travel with every saved model, so inference recomputes exactly the
 features the encoder was trained on.
 """
 
@@ -10,42 +10,14 @@ import io
 from pathlib import Path
 
 import numpy as np
-from pydantic import Field, model_validator
 
-from ..config import _Strict
+from .params import MelParams
+
+__all__ = ["AudioError", "MelParams", "fit_length", "load_audio", "log_mel"]
 
 
 class AudioError(ValueError):
     """Audio that cannot be used: the message names the file and the problem."""
-
-
-class MelParams(_Strict):
-    sample_rate: int = Field(16000, ge=8000, le=96000)
-    clip_seconds: float = Field(10.0, gt=0, le=60, description="audio is padded or cut to this length")
-    n_fft: int = Field(1024, ge=64, le=16384)
-    hop_length: int = Field(320, ge=16)
-    n_mels: int = Field(64, ge=8, le=512)
-    fmin: float = Field(50.0, ge=0)
-    fmax: float = Field(8000.0, gt=0)
-    top_db: float = Field(80.0, gt=0, description="dynamic range kept below the loudest bin")
-
-    @model_validator(mode="after")
-    def _bands(self) -> "MelParams":
-        if self.fmax > self.sample_rate / 2:
-            raise ValueError(f"fmax {self.fmax} is above the Nyquist frequency {self.sample_rate / 2}")
-        if self.fmin >= self.fmax:
-            raise ValueError(f"fmin {self.fmin} must be below fmax {self.fmax}")
-        if self.hop_length > self.n_fft:
-            raise ValueError(f"hop_length {self.hop_length} must not exceed n_fft {self.n_fft}")
-        return self
-
-    @property
-    def num_samples(self) -> int:
-        return int(round(self.clip_seconds * self.sample_rate))
-
-    @property
-    def num_frames(self) -> int:
-        return 1 + self.num_samples // self.hop_length
 
 
 def load_audio(source: str | Path | bytes, params: MelParams, name: str | None = None) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The ``train_audio_clip`` stage: features from shards, training (resumable), evaluation, model files, plots."""
+"""The ``train_audio`` stage: features from shards, training (resumable), evaluation, model files, plots."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import numpy as np
 
 from ..classes import ClassTable
 from ..config import load_single
+from ..frozen_clip import load_clip
 from ..fsutil import atomic_path, write_json_atomic
 from .data import read_shards, shards_of
 from .evaluate import evaluate
-from .model import class_text_embeddings, load_clip_spec, save
-from .train import embed, train, write_history
+from .model import class_text_embeddings, save
+from .train import embed, train
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +25,10 @@ def main(params_path: str, classes_csv: str, shards_dir: str, out_dir: str, ckpt
          plots_dir: str) -> dict:
     import torch
 
-    params = load_single(params_path, "train_audio_clip")
+    params = load_single(params_path, "train_audio")
     table = ClassTable.read(classes_csv)
     started = time.monotonic()
-    clip = load_clip_spec(params.clip)
+    clip = load_clip(params.clip_model)
     eval_split = "test" if shards_of(shards_dir, "test") else "val"
     cache = Path(ckpt_dir) / "features"
     cache.mkdir(parents=True, exist_ok=True)
@@ -40,23 +41,21 @@ def main(params_path: str, classes_csv: str, shards_dir: str, out_dir: str, ckpt
     for f in (train_feats, test_feats):
         f.labels = np.array([present.index(int(i)) for i in f.labels])
     text = class_text_embeddings(clip, [table[n].prompt for n in names], params.prompt_templates)
-    log.info("train_audio_clip: %d train / %d %s clips, %d classes, features in %.1f s", len(train_feats.labels),
+    log.info("train_audio: %d train / %d %s clips, %d classes, features in %.1f s", len(train_feats.labels),
              len(test_feats.labels), eval_split, len(names), time.monotonic() - started)
-    tower, history = train(params, train_feats, torch.from_numpy(text), Path(ckpt_dir))
+    plots = Path(plots_dir)
+    tower, _ = train(params, train_feats, torch.from_numpy(text), Path(ckpt_dir), log_csv=plots / "train_log.csv")
     test_audio = embed(tower, test_feats.mels)
     result = evaluate(test_audio, text, test_feats.labels, test_feats.images)
     result["split"] = eval_split
     save(tower, params, Path(out_dir), {"classes": names, "prompts": [table[n].prompt for n in names],
                                         "trained_on": str(shards_dir), "steps": params.steps, "metrics": result})
     write_json_atomic(metrics, result)
-    plots = Path(plots_dir)
-    plots.mkdir(parents=True, exist_ok=True)
-    write_history(history, plots / "train_log.csv")
     predicted = (test_audio @ text.T).argmax(axis=1)
     with atomic_path(plots / "confusion.csv") as tmp, open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["actual", "predicted"])
         w.writerows((names[a], names[p]) for a, p in zip(test_feats.labels, predicted))
-    log.info("train_audio_clip: %s in %.1f s", {k: round(v, 3) if isinstance(v, float) else v
-                                                for k, v in result.items()}, time.monotonic() - started)
+    log.info("train_audio: %s in %.1f s", {k: round(v, 3) if isinstance(v, float) else v
+                                           for k, v in result.items()}, time.monotonic() - started)
     return result

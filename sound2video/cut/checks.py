@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import CutParams, SceneParams
+from .params import CutParams, SceneParams
 from ..media.probe import probe
 
 

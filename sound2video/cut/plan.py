@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..config import CutParams
+from .params import CutParams
 from ..media.probe import MediaInfo
 
 

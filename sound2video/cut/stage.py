@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import CutParams, load_section
+from ..config import load_section
+from .params import CutParams
 from ..fsutil import inside, sha256_file
 from ..ledger import LEDGER_NAME, Ledger, read_ledger_file
 from ..media.probe import ProbeError, probe, require_ffmpeg

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import CutParams
+from .params import CutParams
 
 ANALYSIS_WIDTH = 128  # frames for scene/freeze analysis are this wide (height keeps the aspect)
 

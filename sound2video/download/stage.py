@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 
 from ..classes import ClassTable
-from ..config import DownloadParams, load_section
+from ..config import load_section
+from .params import DownloadParams
 from ..fsutil import inside, sha256_file
 from ..ledger import LEDGER_NAME, Ledger
 from ..media.probe import ProbeError, probe, require_ffmpeg

@@ -1,1 +1,1 @@
-"""LHQ inversion into StyleGAN3's W+ (pSp-style encoder): the ``invert_lhq`` stage."""
+"""LHQ inversion into StyleGAN3's W+ (pSp-style encoder): the ``train_inversion`` stage."""

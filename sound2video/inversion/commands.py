@@ -10,7 +10,7 @@ from pathlib import Path
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     inv = sub.add_parser("invert", help="invert an image into the generator's W+ with the trained encoder")
     inv.add_argument("image", help="any image PIL reads; centre-cropped to a square and Lanczos-resized")
-    inv.add_argument("--model", default="models/inversion", help="the invert_lhq stage's model folder")
+    inv.add_argument("--model", default="models/inversion", help="the train_inversion stage's model folder")
     inv.add_argument("--generator", default=None, help="generator (default: the one the model was trained with)")
     inv.add_argument("--out", required=True, help="reconstruction PNG")
     inv.add_argument("--latent", help="save W+ as .npy [num_ws, w_dim]")
@@ -24,15 +24,17 @@ def run_invert(a: argparse.Namespace) -> None:
     from PIL import Image
 
     from ..fsutil import atomic_path
-    from ..metrics.image import mse, psnr
-    from ..models.stylegan3 import load_generator
-    from ..models.stylegan3.commands import to_uint8
+    from ..metrics.image import mse, psnr, to_uint8
+    from ..models import load
+    from ..models.contract import read_config
+    from ..models.stylegan3.checkpoint import load_generator
     from .images import prepare_image
-    from .model import load, to_model_input
+    from .model import to_model_input
 
     if not Path(a.image).is_file():
         raise FileNotFoundError(f"{a.image}: no such image")
-    inverter, config = load(a.model, a.device)
+    inverter = load(a.model, a.device, expected_format="inversion")
+    config = read_config(a.model)
     G = load_generator(a.generator or config["generator"]["path"], device=a.device)
     if (G.num_ws, G.w_dim, G.img_resolution) != (config["num_ws"], config["w_dim"], config["resolution"]):
         raise ValueError(f"generator {a.generator or config['generator']['path']} has num_ws/w_dim/resolution "

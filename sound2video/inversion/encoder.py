@@ -21,27 +21,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import EncoderParams
+from ..models.blocks import BasicBlock
+from .params import EncoderParams
 
 COARSE_END, MIDDLE_END = 3, 7
 DEFAULT_BLOCKS = {"resnet34": [3, 4, 6, 3], "ir_se50": [3, 4, 14, 3]}
-
-
-class BasicBlock(nn.Module):
-    """ResNet basic block: 3x3 conv (stride) + BN + ReLU, 3x3 conv + BN, plus shortcut, ReLU."""
-
-    def __init__(self, cin: int, cout: int, stride: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.shortcut = (nn.Sequential() if stride == 1 and cin == cout else
-                         nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
 
 
 class SqueezeExcite(nn.Module):

@@ -8,10 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..metrics.image import mse as mse_fn, psnr as psnr_fn
+from ..metrics.image import mse as mse_fn, psnr as psnr_fn, to_uint8
 from .images import ImageSet
 from .losses import LpipsLoss
-from ..models.stylegan3.commands import to_uint8
 from .model import Inverter, to_model_input
 
 

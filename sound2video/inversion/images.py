@@ -14,8 +14,9 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ..metrics.image import to_uint8
 from ..remote import is_url, resolve
-from .config import ImageSourceParams
+from .params import ImageSourceParams
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -66,7 +67,7 @@ def _tar_paths(spec: str, sha256: str | None) -> list[Path]:
         return [resolve(spec, sha256)]
     paths = sorted(Path(p) for p in glob.glob(str(Path(spec).expanduser())))
     if not paths:
-        raise FileNotFoundError(f"invert_lhq.images.path: no tar matches {spec!r}")
+        raise FileNotFoundError(f"train_inversion.images.path: no tar matches {spec!r}")
     return paths
 
 
@@ -96,10 +97,10 @@ def load_real(params: ImageSourceParams, resolution: int, cache: Path | None = N
 
     if params.kind == "folder":
         if is_url(params.path or ""):
-            raise ValueError("invert_lhq.images.path: a folder cannot be a URL; use kind 'tar' for a URL")
+            raise ValueError("train_inversion.images.path: a folder cannot be a URL; use kind 'tar' for a URL")
         folder = Path(params.path or "").expanduser()
         if not folder.is_dir():
-            raise FileNotFoundError(f"invert_lhq.images.path: {folder} is not a folder")
+            raise FileNotFoundError(f"train_inversion.images.path: {folder} is not a folder")
         listed = _list_folder(folder)
         total = len(listed)
         items: Iterator[tuple[str, Any]] = iter(listed)
@@ -109,7 +110,7 @@ def load_real(params: ImageSourceParams, resolution: int, cache: Path | None = N
         items = _iter_tar_images(paths)
     total = min(total, params.limit or total)
     if total == 0:
-        raise ValueError(f"invert_lhq.images.path: no images ({', '.join(IMAGE_SUFFIXES)}) in {params.path!r}")
+        raise ValueError(f"train_inversion.images.path: no images ({', '.join(IMAGE_SUFFIXES)}) in {params.path!r}")
     shape = (total, resolution, resolution, 3)
     images = (np.lib.format.open_memmap(cache, mode="w+", dtype=np.uint8, shape=shape) if cache is not None
               else np.zeros(shape, np.uint8))
@@ -128,7 +129,7 @@ def load_real(params: ImageSourceParams, resolution: int, cache: Path | None = N
     if rejected:
         log.warning("invert_lhq: %d image(s) could not be read, e.g. %s", len(rejected), rejected[0])
     if not keys:
-        raise ValueError(f"invert_lhq.images.path: no readable images in {params.path!r}")
+        raise ValueError(f"train_inversion.images.path: no readable images in {params.path!r}")
     return ImageSet(images[:len(keys)], ["real"] * len(keys), keys, rejected=rejected)
 
 
@@ -149,8 +150,6 @@ def synthetic_pictures(n: int, resolution: int, seed: int) -> ImageSet:
 def generated_images(G: Any, n: int, psi: float, seed: int, batch: int = 16) -> ImageSet:
     """Samples of ``G`` from seeded z (truncation ``psi``), with their W+ latents."""
     import torch
-
-    from ..models.stylegan3.commands import to_uint8
 
     z = torch.from_numpy(np.random.RandomState(seed).randn(n, G.z_dim).astype(np.float32))
     images, latents = [], []

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..metrics.clip_similarity import CLIP_MEAN, CLIP_STD
-from .config import LossParams
+from ..frozen_clip import ClipModel
+from .params import LossParams
 
 
 class LpipsLoss(nn.Module):
@@ -25,20 +23,16 @@ class LpipsLoss(nn.Module):
 
 
 class ClipImageEmbed(nn.Module):
-    """Differentiable CLIP image embedding of [-1, 1] images: bicubic resize to CLIP's size, CLIP normalisation,
-    ``encode_image``, L2 normalisation."""
+    """Differentiable, L2-normalised CLIP image embedding of [-1, 1] images (``ClipModel.embed_images``); CLIP's
+    weights are frozen, gradients flow to the images."""
 
-    def __init__(self, clip_model: Any, size: int) -> None:
+    def __init__(self, clip: ClipModel) -> None:
         super().__init__()
-        self.model, self.size = clip_model, size
-        self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1))
+        self.clip = clip
+        self.model = clip.model   # registered, so ``.to(device)`` moves CLIP with the loss
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = (x + 1) / 2
-        if x.shape[-1] != self.size or x.shape[-2] != self.size:
-            x = F.interpolate(x, size=(self.size, self.size), mode="bicubic", align_corners=False)
-        return F.normalize(self.model.encode_image((x - self.mean) / self.std).float(), dim=-1)
+        return self.clip.embed_images(x)
 
 
 class InversionLoss(nn.Module):

@@ -1,8 +1,7 @@
-"""The inversion encoder as files (safetensors + JSON config) and as a ready-to-use image -> W+ inverter."""
+"""The inversion encoder as a model folder (``format: inversion``) and as a ready-to-use image -> W+ inverter."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +9,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..fsutil import atomic_path, write_json_atomic
-from .config import EncoderParams
+from ..models.contract import write_model_folder
 from .encoder import GradualStyleEncoder
+from .params import EncoderParams
 
-WEIGHTS, CONFIG = "model.safetensors", "config.json"
+FORMAT, FORMAT_VERSION = "inversion", 1
 
 
 class Inverter(nn.Module):
@@ -30,31 +29,18 @@ class Inverter(nn.Module):
         return self.encoder(images) + self.w_avg
 
 
-def save(inverter: Inverter, out_dir: Path, meta: dict[str, Any]) -> None:
-    from safetensors.torch import save_file
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in inverter.state_dict().items()}
-    with atomic_path(out_dir / WEIGHTS, suffix=".tmp.safetensors") as tmp:
-        save_file(state, str(tmp))
-    write_json_atomic(out_dir / CONFIG, {
+def save(inverter: Inverter, out_dir: Path, meta: dict[str, Any]) -> Path:
+    return write_model_folder(out_dir, FORMAT, FORMAT_VERSION, {
         "encoder": inverter.params.model_dump(), "num_ws": inverter.encoder.num_ws, "w_dim": inverter.encoder.w_dim,
-        "resolution": inverter.resolution, **meta})
+        "resolution": inverter.resolution, **meta}, inverter.state_dict())
 
 
-def load(path: str | Path, device: str = "cpu") -> tuple[Inverter, dict[str, Any]]:
-    """(inverter in eval mode, its config)."""
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not (path / CONFIG).is_file() or not (path / WEIGHTS).is_file():
-        raise FileNotFoundError(f"{path}: not an inversion model folder (expected {WEIGHTS} and {CONFIG})")
-    config = json.loads((path / CONFIG).read_text())
-    state = load_file(str(path / WEIGHTS))
+def from_contract(config: dict[str, Any], state: dict[str, Any], device: str = "cpu") -> Inverter:
+    """Build the inverter of a model folder (``sound2video.models.load``), in eval mode on ``device``."""
     inv = Inverter(EncoderParams(**config["encoder"]), config["num_ws"], config["w_dim"], config["resolution"],
                    state["w_avg"])
     inv.load_state_dict(state)
-    return inv.eval().to(device), config
+    return inv.eval().to(device)
 
 
 def to_model_input(image_uint8: np.ndarray) -> torch.Tensor:

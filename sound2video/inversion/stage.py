@@ -1,4 +1,4 @@
-"""The ``invert_lhq`` stage: images, frozen generator, encoder training (resumable), held-out metrics, model,
+"""The ``train_inversion`` stage: images, frozen generator, encoder training (resumable), held-out metrics, model,
 plots (training log and an input/reconstruction grid)."""
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import numpy as np
 
 from ..config import load_single
 from ..fsutil import atomic_path, sha256_file, write_json_atomic
-from .config import InvertLhqParams
+from .params import TrainInversionParams
 
 log = logging.getLogger(__name__)
 
 
-def _images(params: InvertLhqParams, G: Any, ckpt_dir: Path, generator_sha: str) -> Any:
+def _images(params: TrainInversionParams, G: Any, ckpt_dir: Path, generator_sha: str) -> Any:
     """Collect the images, reusing the real-image memory map of an earlier run with the same image params."""
     from .images import ImageSet, collect, concat, generated_images
 
@@ -40,7 +40,7 @@ def _images(params: InvertLhqParams, G: Any, ckpt_dir: Path, generator_sha: str)
     meta = json.loads(keys_file.read_text())
     n = len(meta["keys"])
     real = ImageSet(np.load(cache, mmap_mode="r")[:n], ["real"] * n, meta["keys"], rejected=meta["rejected"])
-    log.info("invert_lhq: reusing %d prepared images from %s", n, cache)
+    log.info("train_inversion: reusing %d prepared images from %s", n, cache)
     parts = [real]
     if src.generated_images:
         parts.append(generated_images(G, src.generated_images, src.generated_psi, src.seed))
@@ -62,28 +62,29 @@ def main(params_path: str, generator_dir: str, out_dir: str, ckpt_dir: str, metr
          ) -> dict[str, Any]:
     from PIL import Image
 
-    from ..audio.model import load_clip_spec
+    from ..frozen_clip import load_clip
     from ..metrics.image import load_lpips
-    from ..models.stylegan3.checkpoint import WEIGHTS as G_WEIGHTS, load_generator
+    from ..models.contract import WEIGHTS, read_config
+    from ..models.stylegan3.checkpoint import load_generator
     from .evaluate import evaluate, image_grid
     from .images import split
     from .losses import ClipImageEmbed, InversionLoss, LpipsLoss
     from .model import save
-    from .train import checkpoint_fingerprint, train, write_history
+    from .train import checkpoint_fingerprint, train
 
-    params = load_single(params_path, "invert_lhq")
+    params = load_single(params_path, "train_inversion")
     started = time.monotonic()
     ckpt = Path(ckpt_dir)
     G = load_generator(generator_dir)
-    generator_sha = sha256_file(Path(generator_dir) / G_WEIGHTS)
-    gen_config = json.loads((Path(generator_dir) / "config.json").read_text())
+    generator_sha = sha256_file(Path(generator_dir) / WEIGHTS)
+    gen_config = read_config(generator_dir, expected_format="stylegan3")
     random_generator = bool(gen_config.get("source", {}).get("random_init"))
     images = _images(params, G, ckpt, generator_sha)
     train_idx, val_idx = split(images, params.images.val_fraction, params.images.seed)
     if len(train_idx) == 0 or len(val_idx) == 0:
-        raise ValueError(f"invert_lhq: {len(images)} image(s) give an empty train or held-out split; add images or "
+        raise ValueError(f"train_inversion: {len(images)} image(s) give an empty train or held-out split; add images or "
                          f"change images.val_fraction")
-    log.info("invert_lhq: %d train / %d held-out images (%s), generator %dpx num_ws %d, prepared in %.1f s",
+    log.info("train_inversion: %d train / %d held-out images (%s), generator %dpx num_ws %d, prepared in %.1f s",
              len(train_idx), len(val_idx), ", ".join(f"{s}: {images.sources.count(s)}"
                                                      for s in sorted(set(images.sources))),
              G.img_resolution, G.num_ws, time.monotonic() - started)
@@ -91,11 +92,12 @@ def main(params_path: str, generator_dir: str, out_dir: str, ckpt_dir: str, metr
     lpips = LpipsLoss(load_lpips(params.lpips.net, params.lpips.backbone))
     clip = None
     if params.loss.clip:
-        clip_model = load_clip_spec(params.clip)
-        clip = ClipImageEmbed(clip_model.model.requires_grad_(False), clip_model.image_size)
+        clip = ClipImageEmbed(load_clip(params.clip_model))
     loss_fn = InversionLoss(params.loss, lpips if params.loss.lpips else None, clip, G.mapping.w_avg)
     fingerprint = checkpoint_fingerprint(params, generator_sha)
-    inverter, history = train(params, G, images.images, loss_fn, ckpt, fingerprint, indices=train_idx)
+    plots = Path(plots_dir)
+    inverter, _ = train(params, G, images.images, loss_fn, ckpt, fingerprint, indices=train_idx,
+                        log_csv=plots / "train_log.csv")
     G = G.cpu()
     val = images.subset(val_idx)
     pick = grid_selection(val.sources, params.grid_images)
@@ -115,12 +117,9 @@ def main(params_path: str, generator_dir: str, out_dir: str, ckpt_dir: str, metr
                                    "loss_weights": params.loss.model_dump(), "steps": params.steps,
                                    "metrics": {k: result[k] for k in ("lpips", "mse", "psnr", "mse_wavg")}})
     write_json_atomic(metrics, result)
-    plots = Path(plots_dir)
-    plots.mkdir(parents=True, exist_ok=True)
-    write_history(history, plots / "train_log.csv")
     with atomic_path(plots / "grid.png", suffix=".tmp.png") as tmp:
         Image.fromarray(image_grid(np.asarray(val.images[pick]), recon)).save(tmp, format="PNG")
-    log.info("invert_lhq: mse %.4f (w_avg %.4f), psnr %.2f, lpips %.3f on %d held-out images, %.1f s",
+    log.info("train_inversion: mse %.4f (w_avg %.4f), psnr %.2f, lpips %.3f on %d held-out images, %.1f s",
              result["mse"], result["mse_wavg"], result["psnr"], result["lpips"], len(val_idx),
              time.monotonic() - started)
     return result

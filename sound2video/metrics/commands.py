@@ -156,18 +156,15 @@ def load_audio_encoder(spec: str) -> Any:
 def run_clipsim(a: argparse.Namespace) -> None:
     import numpy as np
 
+    from ..frozen_clip import ClipModelSpec, load_clip
     from ..log import progress
-    from .clip_similarity import cosine, load_clip, video_embedding
+    from .clip_similarity import cosine, video_embedding
     from .videos import decode_audio, decode_frames, iter_videos
 
     _setup_torch(a)
     t0 = time.monotonic()
-    if a.clip_config:
-        import open_clip
-
-        open_clip.add_model_config(a.clip_config)
     pretrained = None if a.pretrained in (None, "", "none") else a.pretrained
-    clip = load_clip(a.clip_model, pretrained, a.device)
+    clip = load_clip(ClipModelSpec(model=a.clip_model, pretrained=pretrained, config=a.clip_config), a.device)
     encoder = load_audio_encoder(a.audio) if a.audio else None
     text_cache: dict[str, np.ndarray] = {}
     per_video, skipped = [], 0

@@ -1,4 +1,5 @@
-"""Image metrics for inversion (Table 3b): LPIPS through the ``lpips`` package, MSE and PSNR.
+"""Image metrics for inversion (Table 3b): LPIPS through the ``lpips`` package, MSE and PSNR; the generator's
+images as uint8 as the official metrics code quantises them.
 
 Pixel range: images are float tensors in [-1, 1] (the generator's range). MSE is the mean squared difference in
 that range; PSNR uses a peak-to-peak range of 2, i.e. ``10 log10(4 / MSE)``.
@@ -11,6 +12,13 @@ from typing import Any
 
 # torchvision AlexNet `features` indices held by each slice of lpips' alexnet wrapper
 _ALEX_SLICES = {1: range(0, 2), 2: range(2, 5), 3: range(5, 8), 4: range(8, 10), 5: range(10, 12)}
+
+
+def to_uint8(images: Any) -> Any:
+    """[N, C, H, W] in [-1, 1] -> numpy [N, H, W, C] uint8, rounding as the official metrics code does."""
+    import torch
+
+    return (images * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
 def mse(a: Any, b: Any) -> Any:

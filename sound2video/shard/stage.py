@@ -11,7 +11,8 @@ from typing import Any, Iterator
 import pandas as pd
 
 from ..classes import ClassTable
-from ..config import ShardParams, load_section, read_yaml
+from ..config import load_section, read_yaml
+from .params import ShardParams
 from ..fsutil import write_json_atomic, write_text_atomic
 from ..ledger import LEDGER_NAME, read_ledger_file
 from ..log import progress

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..classes import ClassTable
-from ..config import DownloadParams
+from ..download.params import DownloadParams
 from .registry import source_for
 
 MANIFEST_COLUMNS = ["id", "url", "label", "start", "end", "source_kind", "reject_reason"]

@@ -10,7 +10,8 @@ from typing import Any
 import pandas as pd
 
 from ..classes import ClassTable
-from ..config import DownloadParams, SourceParams
+from ..download.params import DownloadParams
+from .params import SourceParams
 from ..fsutil import safe_id
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v"}

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..classes import ClassTable
-from ..config import DownloadParams
+from ..download.params import DownloadParams
 from . import authors_csv, local_folder, synthetic, synthetic_manifest, vggsound, ytdlp
 
 Reader = Callable[[DownloadParams, ClassTable], pd.DataFrame]

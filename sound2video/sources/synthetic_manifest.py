@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..config import SyntheticParams
+from .params import SyntheticParams
 from .synthetic import synthetic_url
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..config import DownloadParams
+from ..download.params import DownloadParams
 
 log = logging.getLogger(__name__)
 

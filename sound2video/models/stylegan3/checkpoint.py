@@ -1,39 +1,29 @@
 """Load a generator from an official pickle or from our format; save our format.
 
-Our format is a directory with ``model.safetensors`` (the official state-dict names) and ``config.json``; the config
-is also embedded in the safetensors metadata, so the ``.safetensors`` file alone (for example behind a URL) is
-enough.
+Our format is a model folder of the contract (``models/contract.py``, ``format: stylegan3``): ``model.safetensors``
+with the official state-dict names, and ``config.json`` (also embedded in the safetensors metadata, so the
+``.safetensors`` file alone, for example behind a URL, is enough).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ...fsutil import atomic_path, write_json_atomic
 from ...remote import is_url, resolve
+from ..contract import WEIGHTS, read_model_file, write_model_folder
 from .config import GeneratorConfig
 from .pickle_loader import NetworkFormatError, load_official
 
-WEIGHTS, CONFIG = "model.safetensors", "config.json"
-FORMAT = "sound2video.stylegan3/1"
+FORMAT, FORMAT_VERSION = "stylegan3", 1
 
 
 def save_generator(G: Any, out_dir: str | Path, source: dict[str, Any] | None = None) -> Path:
     """Write ``G`` in our format (atomically, file by file) and return the directory."""
-    from safetensors.torch import save_file
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    config = {"format": FORMAT, "generator": G.config.to_dict(), "source": source or {}}
-    state = {k: v.detach().to("cpu").contiguous() for k, v in G.state_dict().items()}
-    with atomic_path(out / WEIGHTS, suffix=".tmp.safetensors") as tmp:
-        save_file(state, str(tmp), metadata={"sound2video": json.dumps(config, sort_keys=True)})
-    write_json_atomic(out / CONFIG, config)
-    return out
+    return write_model_folder(out_dir, FORMAT, FORMAT_VERSION, {"generator": G.config.to_dict(),
+                                                               "source": source or {}}, G.state_dict())
 
 
 def load_generator(spec: str | Path, sha256: str | None = None, key: str = "G_ema", device: str = "cpu",
@@ -71,24 +61,15 @@ def _is_safetensors(path: Path) -> bool:
 
 
 def _load_ours(path: Path) -> Any:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file, safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-        state = load_file(str(path))
-    except (SafetensorError, OSError) as e:
-        raise NetworkFormatError(f"{path}: not a readable safetensors file or network pickle ({e})") from None
-    raw = meta.get("sound2video")
-    if raw is None and (path.parent / CONFIG).is_file():
-        raw = (path.parent / CONFIG).read_text()
-    if raw is None:
-        raise NetworkFormatError(f"{path}: no generator config (neither safetensors metadata nor {CONFIG})")
-    config = json.loads(raw)
-    if config.get("format") != FORMAT:
-        raise NetworkFormatError(f"{path}: format {config.get('format')!r}, expected {FORMAT!r}")
+    config, state = read_model_file(path, expected_format=FORMAT)
     return build(GeneratorConfig.from_dict(config["generator"]), state, str(path))
+
+
+def from_contract(config: dict[str, Any], state: dict[str, Any], device: str = "cpu") -> Any:
+    """A frozen generator from a model folder (``sound2video.models.load``), in eval mode on ``device``."""
+    G = build(GeneratorConfig.from_dict(config["generator"]), state, "stylegan3 model folder")
+    G.source = {"format": "safetensors"}
+    return G.to(device).eval().requires_grad_(False)
 
 
 def _load_pickle(path: Path, key: str) -> Any:

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ...metrics.image import to_uint8
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     sg = sub.add_parser("stylegan3", help="StyleGAN3 generators: convert official pickles, inspect, sample"
@@ -66,13 +68,6 @@ def seed_latents(seeds: list[int], z_dim: int) -> np.ndarray:
     return np.stack([np.random.RandomState(s).randn(z_dim) for s in seeds]).astype(np.float32)
 
 
-def to_uint8(images: Any) -> np.ndarray:
-    """[N, C, H, W] in [-1, 1] -> [N, H, W, C] uint8, rounding as the official metrics code does."""
-    import torch
-
-    return (images * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-
-
 def image_grid(images: np.ndarray) -> np.ndarray:
     n, h, w, c = images.shape
     cols = math.ceil(math.sqrt(n))
@@ -106,7 +101,7 @@ def describe(G: Any) -> dict[str, Any]:
 
 
 def run_info(a: argparse.Namespace) -> None:
-    from . import load_generator
+    from .checkpoint import load_generator
 
     d = describe(load_generator(a.path, a.sha256))
     if a.json:
@@ -137,7 +132,7 @@ def run_convert(a: argparse.Namespace) -> None:
 
     from ...fsutil import sha256_file
     from ...remote import resolve
-    from . import load_generator, save_generator
+    from .checkpoint import load_generator, save_generator
 
     path = resolve(a.src, a.sha256)
     G = load_generator(path, key=a.key)
@@ -158,7 +153,7 @@ def run_sample(a: argparse.Namespace) -> None:
     import torch
 
     from ...fsutil import atomic_path
-    from . import load_generator
+    from .checkpoint import load_generator
 
     seeds = parse_seeds(a.seeds)
     translate = [float(v) for v in a.translate.split(",")]

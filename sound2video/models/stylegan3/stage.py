@@ -40,7 +40,8 @@ def random_generator(r: Any) -> Any:
 
 def main(params_path: str, out_dir: str) -> dict[str, Any]:
     from ...remote import resolve
-    from .checkpoint import WEIGHTS, load_generator, save_generator
+    from ..contract import WEIGHTS
+    from .checkpoint import load_generator, save_generator
 
     params = load_single(params_path, "stylegan3")
     if params.network is not None:

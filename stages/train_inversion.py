@@ -1,18 +1,17 @@
-"""DVC stage `train_audio_clip`: train the audio encoder into CLIP space, evaluate zero-shot and retrieval."""
+"""DVC stage `train_inversion`: train the pSp-style encoder that inverts images into the generator's W+."""
 
 import argparse
 
-from sound2video.audio import stage
 from sound2video.entry import exit_with
+from sound2video.inversion import stage
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--classes", default="data/classes.csv")
-    ap.add_argument("--shards", required=True, help="the training data set's shard folder")
+    ap.add_argument("--generator", required=True, help="the stylegan3 stage's output folder")
     ap.add_argument("--out", required=True, help="model folder (model.safetensors + config.json)")
     ap.add_argument("--checkpoints", required=True, help="checkpoint folder (kept across runs for resuming)")
     ap.add_argument("--metrics", required=True)
     ap.add_argument("--plots", required=True)
     a = ap.parse_args()
-    exit_with(lambda: stage.main(a.params, a.classes, a.shards, a.out, a.checkpoints, a.metrics, a.plots))
+    exit_with(lambda: stage.main(a.params, a.generator, a.out, a.checkpoints, a.metrics, a.plots))

@@ -1,0 +1,28 @@
+"""Every params section and the class that validates it: adding a stage's params is one line here.
+
+Per-data-set sections hold one block per name in ``datasets`` (``download.landscape``, ...); project-wide
+sections hold one block (``train_audio``, ...).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from .audio.params import TrainAudioParams
+from .cut.params import CutParams
+from .download.params import DownloadParams
+from .inversion.params import TrainInversionParams
+from .models.stylegan3.params import StyleGAN3Params
+from .shard.params import ShardParams
+
+PER_DATASET: dict[str, type[BaseModel]] = {
+    "download": DownloadParams,
+    "cut": CutParams,
+    "shard": ShardParams,
+}
+
+PROJECT_WIDE: dict[str, type[BaseModel]] = {
+    "train_audio": TrainAudioParams,
+    "stylegan3": StyleGAN3Params,
+    "train_inversion": TrainInversionParams,
+}
