@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from .classes import DEFAULT_CLASSES_CSV, ClassTable
 from .params_base import ParamsError
+from .params_io import format_errors, read_yaml, validate_block
 from .params_registry import PER_DATASET, PROJECT_WIDE
 
 # Layout: ``datasets: [landscape, vggsound]`` lists the data sets the pipeline builds; each stage section holds one
@@ -23,32 +24,6 @@ from .params_registry import PER_DATASET, PROJECT_WIDE
 SECTIONS: dict[str, type[BaseModel]] = PER_DATASET
 TOP_LEVEL = {"profile", "datasets"}
 _DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise ParamsError(f"params file {path} not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise ParamsError(f"{path}: not valid YAML: {e}") from e
-    if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected a mapping of sections at the top level")
-    return data
-
-
-def _format_errors(path: Path, prefix: str, err: ValidationError) -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in (prefix, *e["loc"]))
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key (check spelling; see the params reference in README.md)"
-        elif "input" in e and e["type"] != "missing" and not isinstance(e["input"], dict):
-            msg = f"{msg} (got {e['input']!r})"
-        lines.append(f"{path}: {loc}: {msg}")
-    return "\n".join(lines)
 
 
 def datasets_of(data: dict[str, Any], path: str | Path = "params.yaml") -> list[str]:
@@ -76,10 +51,7 @@ def validate_section(data: dict[str, Any], section: str, dataset: str, path: str
     context: dict[str, Any] = {}
     if section == "download":
         context["known_classes"] = ClassTable.read(classes_csv).names
-    try:
-        return SECTIONS[section].model_validate(block[dataset], context=context)
-    except ValidationError as e:
-        raise ParamsError(_format_errors(path, f"{section}.{dataset}", e)) from None
+    return validate_block(data, section, SECTIONS[section], dataset, path, context)
 
 
 def load_section(path: str | Path, section: str, dataset: str,
@@ -128,9 +100,4 @@ def load_single(path: str | Path, section: str, data: dict[str, Any] | None = No
     models = PROJECT_WIDE
     if section not in models:
         raise ParamsError(f"unknown section {section!r}; expected one of {sorted(models)}")
-    if section not in data:
-        raise ParamsError(f"{path}: section '{section}' is missing")
-    try:
-        return models[section].model_validate(data[section])
-    except ValidationError as e:
-        raise ParamsError(_format_errors(path, section, e)) from None
+    return validate_block(data, section, models[section], None, path)

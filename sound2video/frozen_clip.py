@@ -113,3 +113,13 @@ def load_clip(spec: ClipModelSpec, device: str = "cpu") -> ClipModel:
     size = model.visual.image_size
     size = size[0] if isinstance(size, (tuple, list)) else int(size)
     return ClipModel(model, open_clip.get_tokenizer(spec.model), size, spec, device)
+
+
+def class_text_embeddings(clip: ClipModel, prompts: list[str], templates: list[str]) -> np.ndarray:
+    """One L2-normalised row per prompt: the mean of its template embeddings (CLIP's prompt ensembling)."""
+    rows = []
+    for p in prompts:
+        e = clip.embed_text([t.format(p) for t in templates]).mean(axis=0)
+        rows.append(e / (np.linalg.norm(e) + 1e-12))
+    return np.stack(rows).astype(np.float32)
+

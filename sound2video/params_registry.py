@@ -14,6 +14,7 @@ from .download.params import DownloadParams
 from .inversion.params import TrainInversionParams
 from .models.stylegan3.params import StyleGAN3Params
 from .shard.params import ShardParams
+from .video.params import TrainVideoParams
 
 PER_DATASET: dict[str, type[BaseModel]] = {
     "download": DownloadParams,
@@ -25,4 +26,5 @@ PROJECT_WIDE: dict[str, type[BaseModel]] = {
     "train_audio": TrainAudioParams,
     "stylegan3": StyleGAN3Params,
     "train_inversion": TrainInversionParams,
+    "train_video": TrainVideoParams,
 }

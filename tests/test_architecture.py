@@ -10,9 +10,6 @@ import yaml
 
 from sound2video.stage_code import ROOT, code_files
 
-DATA_STAGES = {"download", "clip", "shard"}   # their deps are rewritten by the data-path refactor
-
-
 def _stages() -> list[tuple[str, list[str]]]:
     """(stage name, code deps) for every stage of dvc.yaml, foreach stages included (one case per stage: the
     code deps of a foreach stage do not depend on the item)."""
@@ -24,13 +21,7 @@ def _stages() -> list[tuple[str, list[str]]]:
     return out
 
 
-def _case(name: str, deps: list[str]) -> object:
-    marks = [pytest.mark.xfail(strict=False, reason="fixed by the data-path refactor")] \
-        if name in DATA_STAGES else []
-    return pytest.param(name, deps, id=name, marks=marks)
-
-
-@pytest.mark.parametrize("name, deps", [_case(n, d) for n, d in _stages()])
+@pytest.mark.parametrize("name, deps", [pytest.param(n, d, id=n) for n, d in _stages()])
 def test_stage_deps_cover_the_code_it_imports(name: str, deps: list[str]) -> None:
     script = f"stages/{name}.py"
     assert script in deps, f"{name}: dvc.yaml deps lack its script {script}"
@@ -46,3 +37,21 @@ def test_code_files_follows_function_level_and_relative_imports() -> None:
     assert {"sound2video/models/stylegan3/checkpoint.py", "sound2video/metrics/image.py",
             "sound2video/frozen_clip.py", "sound2video/training/loop.py"} <= files
     assert "sound2video/audio/stage.py" not in files and all(Path(ROOT / f).is_file() for f in files)
+
+
+def test_dvc_yaml_code_deps_are_in_sync(tmp_path: Path) -> None:
+    """`python -m sound2video.stage_code` (which rewrites the code deps from the imports) has nothing to change."""
+    from sound2video.stage_code import sync_dvc_yaml
+
+    copy = tmp_path / "dvc.yaml"
+    copy.write_text((ROOT / "dvc.yaml").read_text())
+    assert not sync_dvc_yaml(copy), "dvc.yaml code deps are stale: run `python -m sound2video.stage_code`"
+
+
+def test_data_stages_do_not_depend_on_model_code() -> None:
+    """A data stage reads its params through its own class, so editing a model's code or params never reruns it."""
+    for stage in ("download", "cut", "shard"):
+        files = {p.relative_to(ROOT).as_posix() for p in code_files(f"stages/{stage}.py")}
+        leaked = sorted(f for f in files if f.startswith(("sound2video/models", "sound2video/audio",
+                                                          "sound2video/inversion", "sound2video/video")))
+        assert not leaked, f"{stage} depends on model code: {leaked}"

@@ -71,7 +71,7 @@ def test_schedule_and_batches_are_functions_of_the_step():
 
 
 def test_model_files_load_and_the_cli(feats, tmp_path, repo_root, monkeypatch):
-    from sound2video.audio.model import class_text_embeddings
+    from sound2video.frozen_clip import class_text_embeddings
     from sound2video.frozen_clip import load_clip
 
     monkeypatch.chdir(repo_root)

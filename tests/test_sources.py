@@ -109,7 +109,7 @@ def test_youtube_ids_and_safe_names(tmp_path):
 def test_source_registry_covers_every_kind_params_accept():
     import typing
 
-    from sound2video.sources.params import SourceParams
+    from sound2video.download.params import SourceParams
     from sound2video.sources.registry import SOURCES, source_for
 
     assert set(SOURCES) == set(typing.get_args(SourceParams.model_fields["kind"].annotation))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sound2video.sources.params import SyntheticParams
+from sound2video.download.params import SyntheticParams
 from sound2video.media.probe import probe
 from sound2video.sources.synthetic import render_video, rng_for
 from sound2video.sources.synthetic_audio import SOUNDS, render_audio

@@ -8,22 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from ..frozen_clip import RANDOM_INIT_SEED, ClipModel, ClipModelSpec, load_clip
+from ..frozen_clip import RANDOM_INIT_SEED, ClipModelSpec, class_text_embeddings, load_clip
 from ..models.contract import write_model_folder
 from .encoder import AudioTower
 from .mel import fit_length, load_audio, log_mel
 from .params import AudioEncoderConfig, MelParams, TrainAudioParams
 
 FORMAT, FORMAT_VERSION = "audio", 1
-
-
-def class_text_embeddings(clip: ClipModel, prompts: list[str], templates: list[str]) -> np.ndarray:
-    """One L2-normalised row per prompt: the mean of its template embeddings (CLIP's prompt ensembling)."""
-    rows = []
-    for p in prompts:
-        e = clip.embed_text([t.format(p) for t in templates]).mean(axis=0)
-        rows.append(e / (np.linalg.norm(e) + 1e-12))
-    return np.stack(rows).astype(np.float32)
 
 
 def save(tower: Any, params: TrainAudioParams, out_dir: Path, meta: dict[str, Any]) -> Path:

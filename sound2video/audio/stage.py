@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from ..classes import ClassTable
-from ..config import load_single
-from ..frozen_clip import load_clip
+from ..params_io import load_block
+from .params import TrainAudioParams
+from ..frozen_clip import class_text_embeddings, load_clip
 from ..fsutil import atomic_path, write_json_atomic
 from .data import read_shards, shards_of
 from .evaluate import evaluate
-from .model import class_text_embeddings, save
+from .model import save
 from .train import embed, train
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ def main(params_path: str, classes_csv: str, shards_dir: str, out_dir: str, ckpt
          plots_dir: str) -> dict:
     import torch
 
-    params = load_single(params_path, "train_audio")
+    params = load_block(params_path, "train_audio", TrainAudioParams)
     table = ClassTable.read(classes_csv)
     started = time.monotonic()
     clip = load_clip(params.clip_model)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import load_section
+from ..params_io import load_block
 from .params import CutParams
 from ..fsutil import inside, sha256_file
 from ..ledger import LEDGER_NAME, Ledger, read_ledger_file
@@ -210,5 +210,5 @@ def _prune(out_dir: Path, ledger: Ledger, keep: set[tuple]) -> None:
 
 def main(params_path: str, dataset: str, raw_dir: str, out_dir: str) -> None:
     """Stage entry: validate the ``cut.<dataset>`` block, read the download ledger, then run."""
-    params = load_section(params_path, "cut", dataset)
+    params = load_block(params_path, "cut", CutParams, dataset)
     run(params, read_ledger_file(Path(raw_dir) / LEDGER_NAME, "download"), raw_dir, out_dir)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..classes import ClassTable
-from ..config import load_section
+from ..params_io import load_block
 from .params import DownloadParams
 from ..fsutil import inside, sha256_file
 from ..ledger import LEDGER_NAME, Ledger
@@ -152,5 +152,6 @@ def _report(df: pd.DataFrame, min_ratio: float, seconds: float) -> None:
 
 def main(params_path: str, classes_csv: str, dataset: str, out_dir: str) -> None:
     """Stage entry: validate the ``download.<dataset>`` block, then run."""
-    params = load_section(params_path, "download", dataset, classes_csv)
+    params = load_block(params_path, "download", DownloadParams, dataset,
+                        context={"known_classes": ClassTable.read(classes_csv).names})
     run(params, ClassTable.read(classes_csv), out_dir)

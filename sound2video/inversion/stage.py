@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..config import load_single
+from ..params_io import load_block
+from .params import TrainInversionParams
 from ..fsutil import atomic_path, sha256_file, write_json_atomic
 from .params import TrainInversionParams
 
@@ -72,7 +73,7 @@ def main(params_path: str, generator_dir: str, out_dir: str, ckpt_dir: str, metr
     from .model import save
     from .train import checkpoint_fingerprint, train
 
-    params = load_single(params_path, "train_inversion")
+    params = load_block(params_path, "train_inversion", TrainInversionParams)
     started = time.monotonic()
     ckpt = Path(ckpt_dir)
     G = load_generator(generator_dir)

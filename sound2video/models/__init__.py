@@ -18,6 +18,7 @@ FORMATS: dict[str, str] = {
     "audio": "sound2video.audio.model:from_contract",
     "inversion": "sound2video.inversion.model:from_contract",
     "stylegan3": "sound2video.models.stylegan3.checkpoint:from_contract",
+    "video": "sound2video.video.model:from_contract",
 }
 
 
@@ -29,6 +30,7 @@ def load(path: str | Path, device: str = "cpu", expected_format: str | None = No
     if target is None:
         raise ModelFormatError(f"{path}: unknown model format {config['format']!r}; known: {sorted(FORMATS)}")
     module, _, function = target.partition(":")
+    config["loaded_from"] = str(path)   # so a model that names other model folders can find them beside it
     return getattr(importlib.import_module(module), function)(config, state, device)
 
 

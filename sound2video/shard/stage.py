@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pandas as pd
 
 from ..classes import ClassTable
-from ..config import load_section, read_yaml
+from ..params_io import load_block, read_yaml
 from .params import ShardParams
 from ..fsutil import write_json_atomic, write_text_atomic
 from ..ledger import LEDGER_NAME, read_ledger_file
@@ -105,7 +105,7 @@ def run(params: ShardParams, profile: str, classes: ClassTable, downloads: pd.Da
 def main(params_path: str, classes_csv: str, dataset: str, raw_dir: str, clips_dir: str, out_dir: str,
          card_json: str, metrics_json: str) -> None:
     """Stage entry: validate the ``shard.<dataset>`` block, read both ledgers, then run. card.md goes beside."""
-    params = load_section(params_path, "shard", dataset)
+    params = load_block(params_path, "shard", ShardParams, dataset)
     profile = f"{read_yaml(params_path).get('profile', 'custom')}/{dataset}"
     run(params, profile, ClassTable.read(classes_csv),
         read_ledger_file(Path(raw_dir) / LEDGER_NAME, "download"),

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 import pandas as pd
 
 from ..classes import ClassTable
-from .params import SourceParams
+from ..download.params import SourceParams
 from ..fsutil import safe_id
 from ..remote import resolve
 from .youtube import segment_id, watch_url, youtube_id

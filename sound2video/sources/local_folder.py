@@ -10,8 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..classes import ClassTable
-from ..download.params import DownloadParams
-from .params import SourceParams
+from ..download.params import DownloadParams, SourceParams
 from ..fsutil import safe_id
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v"}

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .params import SyntheticParams
+from ..download.params import SyntheticParams
 from .synthetic_audio import SOUNDS, render_audio
 from .synthetic_picture import PICTURES
 

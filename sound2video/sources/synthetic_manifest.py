@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .params import SyntheticParams
+from ..download.params import SyntheticParams
 from .synthetic import synthetic_url
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..classes import ClassTable
-from .params import SourceParams
+from ..download.params import SourceParams
 from ..remote import resolve
 from .youtube import YOUTUBE_ID, segment_id, watch_url
 

@@ -7,7 +7,6 @@ sha256: loading checks them, so a video model never renders through a generator 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import torch
 
 from ..audio.mel import MelParams
 from ..fsutil import sha256_file
-from ..models.contract import read_model_folder, write_model_folder
+from ..models.contract import write_model_folder
 from .generator import GenState, SoundToLatents
 from .params import RecurrentParams, SoundEncoderParams
 
@@ -92,9 +91,9 @@ def save_video_model(generator: VideoGenerator, out_dir: Path, meta: dict[str, A
 
 
 def _resolve(entry: dict[str, Any], folder: Path, what: str) -> Path:
-    """A referenced model folder: its recorded path (as given, or relative to the video model's parent's parent,
-    i.e. the repository), checked against its recorded sha256."""
-    for candidate in (Path(entry["path"]), folder.parent.parent / entry["path"]):
+    """A referenced model folder, checked against its recorded sha256: its recorded path as given (relative to the
+    working directory, e.g. ``models/stylegan3`` from the repository), or as a sibling of the video model folder."""
+    for candidate in (Path(entry["path"]), folder.parent / Path(entry["path"]).name):
         weights = candidate / "model.safetensors"
         if weights.is_file():
             if sha256_file(weights) != entry["sha256"]:
@@ -105,21 +104,19 @@ def _resolve(entry: dict[str, Any], folder: Path, what: str) -> Path:
                             f"`dvc repro`)")
 
 
-def load_video_model(path: str | Path, device: str = "cpu") -> VideoGenerator:
-    """Load ``models/video/`` (the ``video`` format) with its generator, audio front-end and inversion encoder."""
+def from_contract(config: dict[str, Any], state: dict[str, Any], device: str = "cpu") -> VideoGenerator:
+    """Build the generator of a ``video`` model folder (``sound2video.models.load``): the G side from its weights,
+    the StyleGAN3 and inversion encoder it names, checked by sha256."""
     from .. import models
 
-    folder = Path(path)
-    config, state = read_model_folder(folder, FORMAT)
+    folder = Path(config.get("loaded_from", "models/video"))
     latents = SoundToLatents(SoundEncoderParams(**config["encoder"]), RecurrentParams(**config["recurrent"]),
                              config["num_ws"], config["w_dim"], config["n_mels"], config["window_frames"])
     latents.load_state_dict(state)
-    G = models.load(_resolve(config["generator"], folder, "generator"))
-    inverter = models.load(_resolve(config["inversion"], folder, "inversion encoder")) if config.get("inversion") \
-        else None
-    return VideoGenerator(latents, G, inverter, MelParams(**config["mel"]), config["fps"], config["window_seconds"],
-                          config["psi"])
+    G = models.load(_resolve(config["generator"], folder, "generator"), device=device)
+    inverter = None
+    if config.get("inversion"):
+        inverter = models.load(_resolve(config["inversion"], folder, "inversion encoder"), device=device)
+    return VideoGenerator(latents.to(device), G, inverter, MelParams(**config["mel"]), config["fps"],
+                          config["window_seconds"], config["psi"])
 
-
-def describe(path: str | Path) -> dict[str, Any]:
-    return json.loads((Path(path) / "config.json").read_text())

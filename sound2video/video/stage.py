@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..classes import ClassTable
-from ..config import load_single
+from ..params_io import load_block
 from ..fsutil import sha256_file, write_json_atomic
 from .params import TrainVideoParams
 
@@ -70,22 +70,21 @@ def main(params_path: str, shards_dir: str, generator_dir: str, audio_dir: str, 
     import torch
 
     from .. import models
-    from ..frozen_clip import ClipImageEmbed, class_text_embeddings, load_clip
-    from ..training import code_fingerprint, resolve_device
+    from ..frozen_clip import class_text_embeddings, load_clip
     from ..stage_code import code_files
+    from ..training import code_fingerprint, resolve_device
     from .cache import build_cache
     from .evaluate import evaluate, sample_sheet
     from .model import VideoGenerator, save_video_model
     from .train import TrainingData, VideoTrainer, train
 
-    params: TrainVideoParams = load_single(params_path, "train_video")
+    params = load_block(params_path, "train_video", TrainVideoParams)
     started = time.monotonic()
     ckpt = Path(ckpt_dir)
     device = resolve_device(params.device)
     G = models.load(generator_dir)
     tower = models.load(audio_dir)
     table = ClassTable.read(classes_csv)
-    names: list[str] = list(tower.config.get("classes_landscape") or [])
     cache = build_cache(Path(shards_dir), ckpt / "cache", table.names, params.fps, G.img_resolution,
                         params.window_seconds, tower.mel)
     names = cache.class_names
@@ -110,10 +109,9 @@ def main(params_path: str, shards_dir: str, generator_dir: str, audio_dir: str, 
     data = TrainingData(frames=cache.frames[train_rows], mels=cache.mels[train_rows],
                         audio_targets=np.asarray(targets[train_rows]), labels=cache.labels[train_rows],
                         text=text, inverted=None if inverter is None else np.asarray(inverted[train_rows]))
-    clip_image = ClipImageEmbed(clip.model, clip.image_size)
-    trainer = VideoTrainer(params, G, clip_image, data, device)
+    trainer = VideoTrainer(params, G, clip, data, device)
     fingerprint = code_fingerprint(params.model_dump_json(exclude={"checkpoint_every", "device", "eval"}),
-                                   code_files("stages/train_video.py"), cache.key, json.dumps(shas, sort_keys=True))
+                                   code_files("sound2video.video.stage"), cache.key, json.dumps(shas, sort_keys=True))
     log.info("train_video: %d train clips x %d frames at %g fps, %dpx, T=%d, batch %d, %d steps on %s",
              len(train_rows), cache.frames.shape[1], params.fps, G.img_resolution, params.frames,
              params.batch_size, params.steps, device)
@@ -123,7 +121,8 @@ def main(params_path: str, shards_dir: str, generator_dir: str, audio_dir: str, 
 
     generator = VideoGenerator(state.ema["latents"].cpu().eval(), G.cpu(), inverter, tower.mel, params.fps,
                                params.window_seconds, params.start.psi)
-    result = evaluate(generator, cache, targets, text, clip_image.cpu(), params)
+    clip.model.cpu()
+    result = evaluate(generator, cache, targets, text, clip.embed_images, params)
     sample_sheet(generator, cache, params, plots / "samples.png")
     last = state.history[-1] if state.history else {}
     result |= {"steps": params.steps, "seconds": round(time.monotonic() - started, 1),

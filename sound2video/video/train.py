@@ -54,14 +54,14 @@ def build_networks(params: TrainVideoParams, G: Any, n_mels: int, window_frames:
 class VideoTrainer:
     """Holds the networks, the frozen models and the data; ``step(i)`` runs one D phase and one G phase."""
 
-    def __init__(self, params: TrainVideoParams, G: Any, clip_image: torch.nn.Module, data: TrainingData,
-                 device: torch.device) -> None:
+    def __init__(self, params: TrainVideoParams, G: Any, clip: Any, data: TrainingData, device: torch.device) -> None:
         self.p, self.data, self.device = params, data, device
         n_mels, window_frames = data.mels.shape[2], data.mels.shape[3]
         torch.manual_seed(params.seed)
         latents, d_image, d_video = build_networks(params, G, n_mels, window_frames)
         self.G = G.to(device).eval().requires_grad_(False)
-        self.clip_image = clip_image.to(device).eval().requires_grad_(False)
+        clip.model.to(device)
+        self.clip_image = clip.embed_images   # frozen CLIP, differentiable preprocessing (sound2video.frozen_clip)
         self.text = torch.from_numpy(data.text).to(device)
         betas = tuple(params.betas)
         modules = {"latents": latents.to(device), "d_image": d_image.to(device), "d_video": d_video.to(device)}

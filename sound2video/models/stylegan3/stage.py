@@ -10,7 +10,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ...config import load_single
+from ...params_io import load_block
+from .params import StyleGAN3Params
 from ...fsutil import sha256_file
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def main(params_path: str, out_dir: str) -> dict[str, Any]:
     from ..contract import WEIGHTS
     from .checkpoint import load_generator, save_generator
 
-    params = load_single(params_path, "stylegan3")
+    params = load_block(params_path, "stylegan3", StyleGAN3Params)
     if params.network is not None:
         local = resolve(params.network, params.sha256)   # downloaded once into the cache, checked when pinned
         digest = sha256_file(local)
