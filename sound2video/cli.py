@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .inversion.commands import add_parsers as add_invert
 
     add_invert(sub)
+    from .video.commands import add_parsers as add_generate
+
+    add_generate(sub)
     return p
 
 

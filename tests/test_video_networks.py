@@ -8,7 +8,8 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from sound2video.models.stylegan3 import Generator, GeneratorConfig
+from sound2video.models.stylegan3 import GeneratorConfig
+from sound2video.models.stylegan3.networks import Generator
 from sound2video.video.discriminators import (ImageDiscriminator, VideoDiscriminator, discriminator_loss,
                                               generator_adv_loss, maybe_time_reverse, r1_penalty)
 from sound2video.video.generator import SoundToLatents
