@@ -41,7 +41,7 @@ def clip_preprocess(frames: np.ndarray, size: int) -> np.ndarray:
         img = Image.fromarray(frame)
         w, h = img.size
         scale = size / min(w, h)
-        img = img.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.BICUBIC)
+        img = img.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.Resampling.BICUBIC)
         left, top = int(round((img.width - size) / 2.0)), int(round((img.height - size) / 2.0))
         img = img.crop((left, top, left + size, top + size))
         arr = np.asarray(img, np.float32).transpose(2, 0, 1) / 255.0

@@ -12,6 +12,7 @@ import ast
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent   # the repository (the folder holding the package)
 PACKAGE = Path(__file__).resolve().parent.name
@@ -48,13 +49,25 @@ def _with_parents(dotted: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
+def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """``ast.walk`` without ``if TYPE_CHECKING:`` bodies (imports for annotations run no code)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+
+
 @lru_cache(maxsize=None)
 def _imported(path: Path) -> tuple[str, ...]:
     """Dotted names of everything ``path`` imports (top-level and function-level), relative imports resolved."""
     name = _module_name(path)
     package = (name if path.name == "__init__.py" else name.rpartition(".")[0]) if name else ""
     found: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             found += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):

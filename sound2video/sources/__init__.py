@@ -6,11 +6,15 @@ Columns: ``id`` (safe key), ``url``, ``label`` (class name, or None if it did no
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from ..classes import ClassTable
-from ..download.params import DownloadParams
 from .registry import source_for
+
+if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+    from ..download.params import DownloadParams
 
 MANIFEST_COLUMNS = ["id", "url", "label", "start", "end", "source_kind", "reject_reason"]
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 from urllib.parse import urlparse
 
 import pandas as pd
 
 from ..classes import ClassTable
-from ..download.params import SourceParams
 from ..fsutil import safe_id
 from ..remote import resolve
 from .youtube import segment_id, watch_url, youtube_id
+
+if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+    from ..download.params import SourceParams
 
 
 def _seconds(value: object) -> float:

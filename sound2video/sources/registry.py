@@ -10,16 +10,18 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import pandas as pd
 
 from ..classes import ClassTable
-from ..download.params import DownloadParams
 from . import authors_csv, local_folder, synthetic, synthetic_manifest, vggsound, ytdlp
 
-Reader = Callable[[DownloadParams, ClassTable], pd.DataFrame]
-Fetcher = Callable[[Mapping[str, Any], DownloadParams, Path], Path]
+if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+    from ..download.params import DownloadParams
+
+Reader = Callable[["DownloadParams", ClassTable], pd.DataFrame]
+Fetcher = Callable[[Mapping[str, Any], "DownloadParams", Path], Path]
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Source:
     read: Reader
     fetch: Fetcher
     keep_unknown: bool = False
-    recipe: Callable[[DownloadParams], str] = lambda params: ""
+    recipe: Callable[["DownloadParams"], str] = lambda params: ""
 
 
 def _read_synthetic(params: DownloadParams, classes: ClassTable) -> pd.DataFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 import subprocess
 import tempfile
@@ -11,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..download.params import SyntheticParams
 from .synthetic_audio import SOUNDS, render_audio
 from .synthetic_picture import PICTURES
+
+if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+    from ..download.params import SyntheticParams
 
 INTERNAL_WIDTH = 192  # pictures are drawn this wide, then scaled up by ffmpeg
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
-from ..download.params import SyntheticParams
 from .synthetic import synthetic_url
+
+if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+    from ..download.params import SyntheticParams
 
 
 def read(params: SyntheticParams, class_names: list[str]) -> pd.DataFrame:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from ..classes import ClassTable
-from ..download.params import SourceParams
 from ..remote import resolve
 from .youtube import YOUTUBE_ID, segment_id, watch_url
+
+if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+    from ..download.params import SourceParams
 
 VGGSOUND_COLUMNS = ["youtube_id", "start_seconds", "label", "split"]
 

@@ -7,9 +7,11 @@ import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from ..download.params import DownloadParams
+if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+    from ..download.params import DownloadParams
+
 
 log = logging.getLogger(__name__)
 

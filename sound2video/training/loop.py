@@ -43,8 +43,8 @@ def update_ema(ema: torch.nn.Module, module: torch.nn.Module, decay: float) -> N
     """``ema = decay * ema + (1 - decay) * module`` for parameters; buffers (e.g. batch-norm statistics) copied."""
     for e, p in zip(ema.parameters(), module.parameters()):
         e.lerp_(p.detach(), 1.0 - decay)
-    for e, b in zip(ema.buffers(), module.buffers()):
-        e.copy_(b)
+    for eb, b in zip(ema.buffers(), module.buffers()):
+        eb.copy_(b)
 
 
 def write_history(history: list[dict[str, Any]], path: Path, fields: list[str]) -> None:

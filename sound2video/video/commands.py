@@ -9,7 +9,7 @@ from typing import Any
 
 def _generate(a: argparse.Namespace) -> None:
     from .. import models
-    from .generate import generate, generate_folder
+    from .generate import GenerateFailure, generate, generate_folder
 
     model = models.load(a.model, expected_format="video")
     kw: dict[str, Any] = {"seed": a.seed, "fps": a.fps, "size": a.size, "psi": a.psi, "force": a.force,
@@ -17,9 +17,9 @@ def _generate(a: argparse.Namespace) -> None:
     src = Path(a.audio)
     if src.is_dir():
         results = generate_folder(src, Path(a.out), model, **kw)
-        failed = [r for r in results if getattr(r, "error", None)]
+        failed = [r for r in results if isinstance(r, GenerateFailure)]
         for r in results:
-            print(f"failed\t{r.source}\t{r.error}" if getattr(r, "error", None) else
+            print(f"failed\t{r.audio}\t{r.reason}" if isinstance(r, GenerateFailure) else
                   f"wrote\t{r.out}\t{r.frames} frames, {r.video_seconds:.2f} s")
         if failed:
             raise RuntimeError(f"{len(failed)} of {len(results)} file(s) in {src} failed (listed above)")

@@ -75,6 +75,7 @@ def main(params_path: str, shards_dir: str, generator_dir: str, audio_dir: str, 
     from ..training import code_fingerprint, resolve_device
     from .cache import build_cache
     from .evaluate import evaluate, sample_sheet
+    from .generator import SoundToLatents
     from .model import VideoGenerator, save_video_model
     from .train import TrainingData, VideoTrainer, train
 
@@ -119,7 +120,9 @@ def main(params_path: str, shards_dir: str, generator_dir: str, audio_dir: str, 
     state = train(trainer, ckpt, fingerprint, log_csv=plots / "train_log.csv")
     train_seconds = time.monotonic() - started
 
-    generator = VideoGenerator(state.ema["latents"].cpu().eval(), G.cpu(), inverter, tower.mel, params.fps,
+    latents = state.ema["latents"]
+    assert isinstance(latents, SoundToLatents)
+    generator = VideoGenerator(latents.cpu().eval(), G.cpu(), inverter, tower.mel, params.fps,
                                params.window_seconds, params.start.psi)
     clip.model.cpu()
     result = evaluate(generator, cache, targets, text, clip.embed_images, params)

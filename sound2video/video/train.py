@@ -63,13 +63,13 @@ class VideoTrainer:
         clip.model.to(device)
         self.clip_image = clip.embed_images   # frozen CLIP, differentiable preprocessing (sound2video.frozen_clip)
         self.text = torch.from_numpy(data.text).to(device)
-        betas = tuple(params.betas)
-        modules = {"latents": latents.to(device), "d_image": d_image.to(device), "d_video": d_video.to(device)}
-        optimizers = {
+        betas = (params.betas[0], params.betas[1])
+        modules: dict[str, torch.nn.Module] = {"latents": latents.to(device), "d_image": d_image.to(device), "d_video": d_video.to(device)}
+        optimizers: dict[str, torch.optim.Optimizer] = {
             "g": torch.optim.Adam(latents.parameters(), lr=params.lr, betas=betas, weight_decay=params.weight_decay),
             "d": torch.optim.Adam([*d_image.parameters(), *d_video.parameters()], lr=params.d_lr, betas=betas),
         }
-        ema = {"latents": copy.deepcopy(latents).eval().requires_grad_(False)}
+        ema: dict[str, torch.nn.Module] = {"latents": copy.deepcopy(latents).eval().requires_grad_(False)}
         self.state = TrainState(modules=modules, optimizers=optimizers, ema=ema)
         self.adversarial = params.loss.adv_image > 0 or params.loss.adv_video > 0
 
@@ -147,7 +147,7 @@ class VideoTrainer:
             parts["adv_g"] = adv
         weights = {"clip_av": w.clip_av, "clip_at": w.clip_at, "consistency": w.consistency, "latent": w.latent,
                    "adv_g": 1.0}
-        total = sum(weights[k] * v for k, v in parts.items())
+        total = torch.stack([weights[k] * v for k, v in parts.items()]).sum()
         optimize(s.optimizers["g"], total, p.grad_clip)
         return {"loss_g": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
 
