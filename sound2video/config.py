@@ -63,7 +63,7 @@ class SyntheticParams(_Strict):
 
 
 class SourceParams(_Strict):
-    kind: Literal["synthetic", "authors_csv", "vggsound_csv", "local_folder"]
+    kind: Literal["synthetic", "authors_csv", "vggsound_csv", "landscape_list", "local_folder"]
     path: Optional[str] = Field(None, description="path or http(s) URL of the manifest, or the folder (local_folder)")
     sha256: Optional[str] = Field(None, pattern=SHA256_PATTERN)
     columns: ColumnMap = Field(default_factory=ColumnMap)
@@ -71,6 +71,9 @@ class SourceParams(_Strict):
     use_ranges: bool = Field(False, description="download only each item's [start, end] segment")
     segment_seconds: float = Field(10.0, gt=0, description="segment length when a manifest gives only a start")
     limit: Optional[int] = Field(None, ge=1, description="take at most this many items (after sorting)")
+    class_map: dict[str, str] = Field(
+        default_factory=dict, description="the list's label -> our class name, applied before the class table's "
+        "own names and aliases (e.g. {explosion: volcano_eruption, thunder: thunderstorm})")
 
     @model_validator(mode="after")
     def _kind_needs(self) -> "SourceParams":
@@ -85,7 +88,7 @@ _RATE = re.compile(r"^\d+(\.\d+)?[KMG]?$")
 
 
 class DownloadParams(_Strict):
-    classes: list[str] = Field(min_length=1, description="class names from data/classes.csv")
+    classes: list[str] = Field(min_length=1, description="class names from the data set's class table, or 'all'")
     source: SourceParams
     format: str = "bv*[height>=?720][vcodec^=?avc1]+ba[ext=?m4a]/bv*[height>=?720]+ba/b[height>=?720]"
     format_sort: list[str] = Field(default_factory=lambda: ["res:720", "vcodec:h264", "acodec:aac"])
@@ -101,6 +104,17 @@ class DownloadParams(_Strict):
     workers: int = Field(4, ge=1, le=256)
     max_attempts: int = Field(5, ge=1, description="transient failures are retried on reruns up to this many attempts")
     min_success_ratio: float = Field(0.5, ge=0, le=1)
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _all_classes(cls, v: Any, info: ValidationInfo) -> Any:
+        """``classes: all`` selects every class of the data set's class table (e.g. VGG-Sound's 309 labels)."""
+        if v != "all":
+            return v
+        known = (info.context or {}).get("known_classes")
+        if known is None:
+            raise ValueError("'all' needs the class table: validate through sound2video.config (load_section)")
+        return list(known)
 
     @field_validator("classes")
     @classmethod
@@ -203,6 +217,9 @@ class ShardParams(_Strict):
         default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1}
     )
     split_seed: int = Field(0, ge=0)
+    splits_from_source: bool = Field(
+        False, description="keep each item's split from its source list (train/test; 'val' is drawn from the list's "
+        "train part by `splits`' train:val ratio); items without one are split by source video as usual")
     max_samples_per_shard: int = Field(1000, ge=1)
     max_bytes_per_shard: int = Field(1_000_000_000, ge=1_000_000)
     include_mp4: bool = Field(True, description="write the clip's mp4 into each sample")
@@ -233,7 +250,7 @@ class ShardParams(_Strict):
 # block per data set (``download.landscape``, ``cut.vggsound``, ...), and a stage reads only its own block.
 
 SECTIONS: dict[str, type[BaseModel]] = {"download": DownloadParams, "cut": CutParams, "shard": ShardParams}
-TOP_LEVEL = {"profile", "datasets"}
+TOP_LEVEL = {"profile", "datasets", "label_tables"}
 
 
 def _single_sections() -> dict[str, type[BaseModel]]:
@@ -282,6 +299,16 @@ def datasets_of(data: dict[str, Any], path: str | Path = "params.yaml") -> list[
     return names
 
 
+def label_table_for(data: dict[str, Any], dataset: str, default: str | Path = DEFAULT_CLASSES_CSV,
+                    path: str | Path = "params.yaml") -> Path:
+    """The class table of ``dataset``: ``label_tables.<dataset>`` when given, else ``default`` (data/classes.csv)."""
+    tables = data.get("label_tables") or {}
+    if not isinstance(tables, dict) or not all(isinstance(v, str) and v for v in tables.values()):
+        raise ParamsError(f"{path}: label_tables: expected a mapping of data set name -> class table path, "
+                          f"got {tables!r}")
+    return Path(tables.get(dataset, default))
+
+
 def validate_section(data: dict[str, Any], section: str, dataset: str, path: str | Path = "params.yaml",
                      classes_csv: str | Path = DEFAULT_CLASSES_CSV) -> Any:
     """Validate the ``section.dataset`` block of already-loaded params; raises ParamsError naming the key."""
@@ -295,7 +322,7 @@ def validate_section(data: dict[str, Any], section: str, dataset: str, path: str
         raise ParamsError(f"{path}: {section}.{dataset} is missing; {section} has {sorted(block)}")
     context: dict[str, Any] = {}
     if section == "download":
-        context["known_classes"] = ClassTable.read(classes_csv).names
+        context["known_classes"] = ClassTable.read(label_table_for(data, dataset, classes_csv, path)).names
     try:
         return SECTIONS[section].model_validate(block[dataset], context=context)
     except ValidationError as e:
@@ -318,6 +345,9 @@ def validate_all(path: str | Path, classes_csv: str | Path = DEFAULT_CLASSES_CSV
                           f"expected {sorted(set(SECTIONS) | set(single) | TOP_LEVEL)}")
     names = datasets_of(data, path)
     errors: list[str] = []
+    extra_tables = sorted(set(data.get("label_tables") or {}) - set(names))
+    if extra_tables:
+        errors.append(f"{path}: label_tables: {extra_tables} are not in datasets {names}")
     out: dict[str, Any] = {section: {} for section in SECTIONS}
     for section in SECTIONS:
         extra = sorted(set(data.get(section) or {}) - set(names))
