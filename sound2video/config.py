@@ -70,6 +70,9 @@ class SourceParams(_Strict):
     synthetic: Optional[SyntheticParams] = None
     use_ranges: bool = Field(False, description="download only each item's [start, end] segment")
     segment_seconds: float = Field(10.0, gt=0, description="segment length when a manifest gives only a start")
+    range_margin_seconds: float = Field(
+        0.0, ge=0, le=30, description="extra seconds fetched after each range, so that a segment whose cut lands on a "
+        "keyframe still holds a whole clip")
     limit: Optional[int] = Field(None, ge=1, description="take at most this many items (after sorting)")
     class_map: dict[str, str] = Field(
         default_factory=dict, description="the list's label -> our class name, applied before the class table's "

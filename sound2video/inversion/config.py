@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from ..audio.config import ClipSpec
 from ..config import DEVICE_PATTERN, SHA256_PATTERN, _Strict
+from ..models.stylegan3.schedule import validate_random_generator
 
 
 class RandomGeneratorParams(_Strict):
@@ -23,6 +24,14 @@ class RandomGeneratorParams(_Strict):
     margin_size: int = Field(10, ge=0, description="extra samples around each layer's image")
     seed: int = Field(0, ge=0)
     w_avg_samples: int = Field(10_000, ge=1, description="w_avg = mean of mapping(z) over this many z")
+
+    @model_validator(mode="after")
+    def _buildable(self) -> "RandomGeneratorParams":
+        # the architecture's own rules (power-of-two resolution, usable channel counts), where they are defined
+        validate_random_generator(self.config, self.resolution, channel_base=self.channel_base,
+                                  channel_max=self.channel_max, z_dim=self.z_dim, w_dim=self.w_dim,
+                                  num_layers=self.num_layers, margin_size=self.margin_size)
+        return self
 
 
 class StyleGAN3Params(_Strict):

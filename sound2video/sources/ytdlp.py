@@ -137,4 +137,6 @@ def fetch(item: Mapping[str, Any], params: DownloadParams, workdir: Path) -> Pat
     start, end = item.get("start"), item.get("end")
     # NaN (no time in the manifest) compares unequal to itself
     use_ranges = params.source.use_ranges and start == start and end == end and start is not None
-    return download(item["url"], params, workdir, start if use_ranges else None, end if use_ranges else None)
+    if use_ranges:
+        return download(item["url"], params, workdir, start, end + params.source.range_margin_seconds)
+    return download(item["url"], params, workdir)
