@@ -87,6 +87,17 @@ class SourceParams(_Strict):
         return self
 
 
+class RangePlanParams(_Strict):
+    """Fetch only the clip windows of whole videos: the duration comes from the metadata first, the windows are
+    planned as the cut stage plans clips, and only those ranges (plus a margin, keyframes forced at the cuts) are
+    downloaded; the cut stage then cuts one clip from the middle of each window."""
+
+    clip_seconds: float = Field(10.0, gt=0, le=600, description="as cut.<ds>.clip_seconds")
+    clips_per_video: int = Field(10, ge=1, description="as cut.<ds>.clips_per_video")
+    placement: Literal["spread", "consecutive"] = Field("spread", description="as cut.<ds>.placement")
+    margin_seconds: float = Field(1.0, ge=0, le=30, description="extra seconds fetched on each side of a window")
+
+
 _RATE = re.compile(r"^\d+(\.\d+)?[KMG]?$")
 
 
@@ -107,6 +118,12 @@ class DownloadParams(_Strict):
     workers: int = Field(4, ge=1, le=256)
     max_attempts: int = Field(5, ge=1, description="transient failures are retried on reruns up to this many attempts")
     min_success_ratio: float = Field(0.5, ge=0, le=1)
+    ranges: Optional[RangePlanParams] = Field(
+        None, description="whole-video items (no start in the list): fetch only the planned clip windows")
+    max_duration_seconds: Optional[float] = Field(
+        None, gt=0, description="items whose metadata says they are longer are rejected before any download")
+    max_bytes: Optional[int] = Field(
+        None, ge=1, description="items whose metadata says they are larger are rejected; also yt-dlp's max_filesize")
 
     @field_validator("classes", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from ..config import CutParams, load_section
 from ..fsutil import inside, sha256_file
 from ..ledger import LEDGER_NAME, Ledger, read_ledger_file
 from ..media.probe import ProbeError, probe, remux_continuous, require_ffmpeg
+from ..media.windows import decode_windows
 from ..work_queue import run_queue
 from .checks import motion, scene_cuts, verify_outputs
 from .plan import Unclippable, plan_clips
@@ -92,7 +93,7 @@ def plan_video(task: PlanTask, raw_dir: Path, out_dir: Path, params: CutParams
         if info.discontinuous_timestamps:  # plan and cut from a copy with mended timestamps (see remux_continuous)
             src = remux_continuous(src, remuxed)
             info = probe(src)
-        spans = plan_clips(info, params)
+        spans = plan_clips(info, params, decode_windows(video.get("windows")))
     except ProbeError as e:
         return [], [reject | {"reason": f"unreadable: {e}"}]
     except Unclippable as e:

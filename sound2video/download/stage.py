@@ -25,7 +25,7 @@ from ..media.probe import ProbeError, probe, require_ffmpeg
 from ..remote import resolve
 from ..sources import read_manifest
 from ..sources.registry import source_for
-from ..sources.ytdlp import classify_error
+from ..sources.ytdlp import WINDOWS_NAME, classify_error
 from ..work_queue import run_queue
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ PARTIAL_DIR = ".partial"
 RUN_LOG_NAME = "download_log.jsonl"  # beside the output folder, untracked: timings and host, one line per fetch
 LEDGER_COLUMNS = [
     "id", "url", "class", "source_kind", "start", "end", "split", "status", "reason", "attempts", "path", "sha256", "bytes",
-    "width", "height", "fps", "duration", "vcodec", "acodec", "sample_rate", "channels", "recipe",
+    "width", "height", "fps", "duration", "vcodec", "acodec", "sample_rate", "channels", "recipe", "windows",
 ]
 
 
@@ -72,6 +72,8 @@ def fetch_item(item: dict[str, Any], params: DownloadParams, out_dir: Path) -> d
             return {"status": "rejected", "reason": f"resolution {w}x{h} below the minimum {params.min_height}p"}
         row.update(info.as_ledger_fields())
         row.update(sha256=sha256_file(media), bytes=media.stat().st_size, path=final.name)
+        windows = work / WINDOWS_NAME  # only the planned clip windows were fetched (download.ranges)
+        row["windows"] = windows.read_text(encoding="utf-8") if windows.is_file() else None
         media.replace(final)  # complete and probed: only now does it get its final name
         return row
     except ProbeError as e:
