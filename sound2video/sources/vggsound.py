@@ -41,13 +41,11 @@ def read(src: SourceParams, classes: ClassTable) -> pd.DataFrame:
     raw = read_raw(str(resolve(src.path, src.sha256)))  # type: ignore[arg-type]
     rows = []
     for r in raw.itertuples(index=False):
-        reason = None
+        reason = None if YOUTUBE_ID.match(r.youtube_id) else f"bad YouTube id {r.youtube_id!r}"
         try:
             start = float(r.start_seconds)
         except ValueError:
-            start, reason = float("nan"), f"bad start_seconds {r.start_seconds!r}"
-        if not YOUTUBE_ID.match(r.youtube_id):
-            reason = reason or f"bad YouTube id {r.youtube_id!r}"
+            start, reason = float("nan"), reason or f"bad start_seconds {r.start_seconds!r}"
         split = r.split.lower()
         rows.append({
             "id": segment_id(r.youtube_id, start if start == start else 0.0),
