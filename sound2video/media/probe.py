@@ -109,7 +109,9 @@ def probe(path: str | Path, timeout: float = 60.0) -> MediaInfo:
         data = ffmpeg.probe(str(path), timeout=timeout)
     except ffmpeg.Error as e:
         reason = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        raise ProbeError(f"ffprobe failed on {Path(path).name}: {reason[-1] if reason else 'no output'}") from None
+        # ffprobe names the file by its full path: keep only the name, so a ledger reason is the same on every machine
+        last = reason[-1].replace(str(path), Path(path).name) if reason else "no output"
+        raise ProbeError(f"ffprobe failed on {Path(path).name}: {last}") from None
     except Exception as e:  # noqa: BLE001 - a timeout or a broken binary is a probe failure too
         raise ProbeError(f"ffprobe failed on {Path(path).name}: {e}") from None
     streams = data.get("streams", [])
