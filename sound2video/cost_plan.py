@@ -24,6 +24,8 @@ CUT_FIXED_CPU_SECONDS = 0.5          # probe, verify, scene detection, ffmpeg st
 CLIP_VIDEO_BITS_PER_PIXEL = 0.1
 FLAC_RATIO = 0.6
 JPEG_BYTES_PER_PIXEL = 0.25
+
+
 # A YouTube download at the profile's minimum height: ~2.5 Mbit/s at 720p, ~0.7 Mbit/s at 360p or less, audio 128k.
 def _source_bits_per_second(min_height: int) -> float:
     return (2.5e6 if min_height >= 720 else 1.2e6 if min_height >= 480 else 0.7e6) + 128e3
@@ -87,7 +89,8 @@ def plan_dataset(data: dict[str, Any], name: str, validated: dict[str, Any], pat
     to_fetch = items["to_fetch"]
     clips = None if to_fetch is None else to_fetch * clips_per_item
     pixel_frames = cut.width * cut.height * cut.fps * cut.clip_seconds
-    clip_video = pixel_frames * CLIP_VIDEO_BITS_PER_PIXEL / 8 + int(cut.audio.aac_bitrate[:-1]) * 1000 / 8 * cut.clip_seconds
+    aac_bytes = int(cut.audio.aac_bitrate[:-1]) * 1000 / 8 * cut.clip_seconds
+    clip_video = pixel_frames * CLIP_VIDEO_BITS_PER_PIXEL / 8 + aac_bytes
     clip_flac = cut.audio.sample_rate * cut.audio.channels * 2 * cut.clip_seconds * FLAC_RATIO
     sample = clip_flac + (clip_video if shard.include_mp4 else 0) + shard.jpg_frames * cut.width * cut.height * \
         JPEG_BYTES_PER_PIXEL
@@ -109,7 +112,8 @@ def plan_dataset(data: dict[str, Any], name: str, validated: dict[str, Any], pat
         "clips_per_item": clips_per_item,
         "expected_clips": clips,
         "disk_gb": {
-            "raw": None if to_fetch is None or raw_per_item != raw_per_item else round(raw_per_item * to_fetch / 1e9, 2),
+            "raw": None if to_fetch is None or raw_per_item != raw_per_item else
+            round(raw_per_item * to_fetch / 1e9, 2),
             "clips": total(clip_video + clip_flac),
             "shards": total(sample),
         },
@@ -120,7 +124,7 @@ def plan_dataset(data: dict[str, Any], name: str, validated: dict[str, Any], pat
     }
 
 
-def plan_models(data: dict[str, Any], validated: dict[str, Any], clips: dict[str, int | None]) -> list[dict[str, Any]]:
+def plan_models(validated: dict[str, Any]) -> list[dict[str, Any]]:
     """Model stages present in the profile, with CPU hours at the benchmark rates (a GPU is far faster)."""
     out = []
     audio = validated.get("train_audio_clip") or validated.get("train_audio")
@@ -150,7 +154,7 @@ def build_plan(path: str | Path) -> dict[str, Any]:
     validated = validate_all(path)
     data = read_yaml(path)
     datasets = [plan_dataset(data, name, validated, path) for name in validated["datasets"]]
-    models = plan_models(data, validated, {d["dataset"]: d["expected_clips"] for d in datasets})
+    models = plan_models(validated)
     return {"profile": validated["profile"], "params": str(path), "datasets": datasets, "models": models,
             "rates": "BENCHMARKS.md (2-vCPU machine); sizes assume real footage (H.264 crf 23 ~0.1 bit/pixel)"}
 

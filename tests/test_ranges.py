@@ -102,7 +102,7 @@ def test_local_folder_every_file_gets_a_row_and_the_ledger_is_byte_identical(tmp
     rows = ledger.set_index("url")
     assert sorted(rows.index) == ["raining/a.mp4", "raining/b.ts", "raining/c.m4a", "raining/notes.txt"]
     assert rows.loc["raining/a.mp4", "status"] == "ok" and rows.loc["raining/b.ts", "status"] == "ok"
-    assert rows.loc["raining/c.m4a", "status"] == "rejected" and rows.loc["raining/c.m4a", "reason"] == "no video stream"
+    assert (rows.loc["raining/c.m4a", "status"], rows.loc["raining/c.m4a", "reason"]) == ("rejected", "no video stream")
     assert rows.loc["raining/notes.txt", "status"] == "rejected"
     assert "unreadable" in rows.loc["raining/notes.txt", "reason"]
     assert ledgers[0] == ledgers[1]

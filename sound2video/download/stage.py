@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 PARTIAL_DIR = ".partial"
 RUN_LOG_NAME = "download_log.jsonl"  # beside the output folder, untracked: timings and host, one line per fetch
 LEDGER_COLUMNS = [
-    "id", "url", "class", "source_kind", "start", "end", "split", "status", "reason", "attempts", "path", "sha256", "bytes",
+    "id", "url", "class", "source_kind", "start", "end", "split", "status", "reason", "attempts", "path", "sha256",
+    "bytes",
     "width", "height", "fps", "duration", "vcodec", "acodec", "sample_rate", "channels", "recipe", "windows",
 ]
 
