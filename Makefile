@@ -3,8 +3,14 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The locked environment: exact versions and hashes of every dependency (torch and torchvision as the matched pair the
+# registry resolves for Linux x86_64, CPython 3.11). `make setup` installs from it; `make lock` re-resolves it.
+LOCK   := requirements.lock
+UV_VERSION ?= 0.13.9
+LOCK_PY    ?= 3.11
+LOCK_PLATFORM ?= x86_64-manylinux_2_28
 
-.PHONY: setup ffmpeg demo test lint bench clean-data
+.PHONY: setup ffmpeg demo test lint bench clean-data lock plan
 
 setup: ffmpeg $(STAMP)
 
@@ -14,11 +20,25 @@ ffmpeg:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg; fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $(STAMP)
+
+# Re-resolve the lock to the newest versions pyproject.toml allows (a deliberate upgrade: review the diff, run the
+# tests, commit). uv runs from a throw-away tool venv, never from the project's.
+lock:
+	$(PYTHON) -m venv /tmp/sound2video-lock-tool
+	/tmp/sound2video-lock-tool/bin/python -m pip install -q uv==$(UV_VERSION)
+	/tmp/sound2video-lock-tool/bin/uv pip compile pyproject.toml --extra test --generate-hashes --upgrade \
+	  --python-version $(LOCK_PY) --python-platform $(LOCK_PLATFORM) --no-header --annotation-style line -o $(LOCK)
+
+# What a profile will do and cost before anything runs: `make plan PROFILE=paper`.
+PROFILE ?= paper
+plan: setup
+	$(BIN)/sound2video plan $(PROFILE)
 
 # Builds the offline demo data set with DVC (stage commands call `python`, so the venv goes first on PATH).
 demo: setup
@@ -41,4 +61,5 @@ clean-data:
 	rm -rf models/audio checkpoints/audio metrics/audio_train.json plots/audio
 	rm -rf models/stylegan3 models/inversion checkpoints/inversion metrics/inversion_train.json plots/inversion
 	rm -rf data/vggsound/raw data/vggsound/clips data/vggsound/shards data/vggsound/card.json data/vggsound/card.md metrics/data_vggsound.json
+	rm -f data/landscape/download_log.jsonl data/vggsound/download_log.jsonl
 	rm -rf data/landscape/raw data/landscape/clips data/landscape/shards data/landscape/card.json data/landscape/card.md metrics/data_landscape.json

@@ -30,6 +30,13 @@ def _profile_use(a: argparse.Namespace) -> None:
     print(f"{a.params} <- {src}; run `dvc repro` to rebuild")
 
 
+def _plan(a: argparse.Namespace) -> None:
+    from .cost_plan import build_plan, render_table, resolve_profile
+
+    plan = build_plan(resolve_profile(a.profile, a.config_dir))
+    print(json.dumps(plan, indent=2) if a.json else render_table(plan), end="" if not a.json else "\n")
+
+
 def _data_inspect(a: argparse.Namespace) -> None:
     from .inspect_data import inspect_path
 
@@ -91,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     pu.add_argument("--config-dir", default="configs")
     pu.add_argument("--classes", default="data/classes.csv")
     pu.set_defaults(func=_profile_use)
+
+    pln = sub.add_parser("plan", help="what a profile will fetch, cut and train, and what it costs, before it runs")
+    pln.add_argument("profile", nargs="?", default="params.yaml", help="a profile name (configs/NAME.yaml) or a path")
+    pln.add_argument("--config-dir", default="configs")
+    pln.add_argument("--json", action="store_true", help="print the plan as JSON")
+    pln.set_defaults(func=_plan)
 
     data = sub.add_parser("data", help="inspect data").add_subparsers(dest="sub", required=True)
     ins = data.add_parser("inspect", help="summarise a shard (.tar), a ledger (.parquet) or a folder of either")

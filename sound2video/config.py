@@ -15,14 +15,14 @@ from pydantic import BaseModel, ValidationError
 
 from .classes import DEFAULT_CLASSES_CSV, ClassTable
 from .params_base import ParamsError
-from .params_io import format_errors, read_yaml, validate_block
+from .params_io import label_table_for, read_yaml, validate_block
 from .params_registry import PER_DATASET, PROJECT_WIDE
 
 # Layout: ``datasets: [landscape, vggsound]`` lists the data sets the pipeline builds; each stage section holds one
 # block per data set (``download.landscape``, ``clip.vggsound``, ...), and a stage reads only its own block.
 
 SECTIONS: dict[str, type[BaseModel]] = PER_DATASET
-TOP_LEVEL = {"profile", "datasets"}
+TOP_LEVEL = {"profile", "datasets", "label_tables"}
 _DATASET_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -50,7 +50,7 @@ def validate_section(data: dict[str, Any], section: str, dataset: str, path: str
         raise ParamsError(f"{path}: {section}.{dataset} is missing; {section} has {sorted(block)}")
     context: dict[str, Any] = {}
     if section == "download":
-        context["known_classes"] = ClassTable.read(classes_csv).names
+        context["known_classes"] = ClassTable.read(label_table_for(data, dataset, classes_csv, path)).names
     return validate_block(data, section, SECTIONS[section], dataset, path, context)
 
 
@@ -70,6 +70,9 @@ def validate_all(path: str | Path, classes_csv: str | Path = DEFAULT_CLASSES_CSV
                           f"expected {sorted(set(SECTIONS) | set(single) | TOP_LEVEL)}")
     names = datasets_of(data, path)
     errors: list[str] = []
+    extra_tables = sorted(set(data.get("label_tables") or {}) - set(names))
+    if extra_tables:
+        errors.append(f"{path}: label_tables: {extra_tables} are not in datasets {names}")
     out: dict[str, Any] = {section: {} for section in SECTIONS}
     for section in SECTIONS:
         extra = sorted(set(data.get(section) or {}) - set(names))

@@ -69,10 +69,53 @@ def write_json_atomic(path: str | Path, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 
+PARQUET_CREATED_BY = b"sound2video"  # written instead of "parquet-cpp-arrow version X.Y.Z"
+
+
 def write_parquet_atomic(df: "Any", path: str | Path) -> None:
-    """Write a pandas DataFrame to parquet atomically, without the index."""
+    """Write a pandas DataFrame to parquet atomically, without the index, and without anything that names the
+    installed library versions (pandas' and Arrow's schema metadata, the writer's ``created_by``), so the bytes depend
+    on the rows only, not on the day the environment was installed."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None)
     with atomic_path(path, suffix=".tmp.parquet") as tmp:
-        df.to_parquet(tmp, index=False)
+        pq.write_table(table, tmp, store_schema=False, compression="snappy")
+        _restamp_created_by(tmp)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _restamp_created_by(path: Path) -> None:
+    """Replace the footer's ``created_by`` string (thrift compact: length varint + bytes) with a constant; the footer
+    is the file's tail, so only its length word changes. Leaves the file alone if the string is not found."""
+    data = path.read_bytes()
+    if len(data) < 12 or data[-4:] != b"PAR1":
+        raise ValueError(f"{path}: not a parquet file")
+    footer_len = int.from_bytes(data[-8:-4], "little")
+    start = len(data) - 8 - footer_len
+    footer = data[start:-8]
+    marker = b"parquet-cpp-arrow version "
+    at = footer.find(marker)
+    if at < 0:
+        return
+    end = at + len(marker)
+    while end < len(footer) and footer[end:end + 1] in b"0123456789.-abcdefghijklmnopqrstuvwxyzSNAPHOT":
+        end += 1
+    old = footer[at:end]
+    prefix = _varint(len(old))
+    if footer[at - len(prefix):at] != prefix:
+        return
+    new_footer = footer[:at - len(prefix)] + _varint(len(PARQUET_CREATED_BY)) + PARQUET_CREATED_BY + footer[end:]
+    path.write_bytes(data[:start] + new_footer + len(new_footer).to_bytes(4, "little") + b"PAR1")
 
 
 def _json_default(obj: Any) -> Any:

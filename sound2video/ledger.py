@@ -17,6 +17,7 @@ import pandas as pd
 from .fsutil import write_parquet_atomic
 
 LEDGER_NAME = "ledger.parquet"  # a ledgered stage's ledger, in its output folder (download: raw/, cut: clips/)
+SOURCE_NAME = "source.json"  # the download stage's record of the list its items came from, beside its ledger
 
 
 def _clean(value: Any) -> Any:

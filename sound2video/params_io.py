@@ -69,3 +69,12 @@ def load_block(path: str | Path, section: str, cls: type[Block], dataset: str | 
                context: dict[str, Any] | None = None) -> Block:
     """Read ``path`` and validate one stage's block with its own class (what a stage calls)."""
     return validate_block(read_yaml(path), section, cls, dataset, path, context)
+
+
+def label_table_for(data: dict[str, Any], dataset: str, default: str | Path, path: str | Path = "params.yaml") -> Path:
+    """The class table of ``dataset``: ``label_tables.<dataset>`` when given, else ``default`` (data/classes.csv)."""
+    tables = data.get("label_tables") or {}
+    if not isinstance(tables, dict) or not all(isinstance(v, str) and v for v in tables.values()):
+        raise ParamsError(f"{path}: label_tables: expected a mapping of data set name -> class table path, "
+                          f"got {tables!r}")
+    return Path(tables.get(dataset, default))

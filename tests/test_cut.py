@@ -202,3 +202,32 @@ def test_interrupted_video_is_redone(awkward_sources, tmp_path):
     again = run(p, downloads_for(src), src, out)
     assert list(again["status"]) == ["ok", "ok"] and list(again["mp4_sha256"]) == list(full["mp4_sha256"])
     assert (out / again.iloc[1]["mp4"]).is_file()
+
+
+def test_transport_stream_whose_resolution_changes_gives_every_clip(tmp_path):
+    """A 24 s MPEG-TS made of a 720p and a 1080p half (its clock restarts at the join, so ffprobe alone reports
+    12 s): the cut stage mends the timestamps and cuts the two 10 s clips the duration allows, both exact."""
+    src = tmp_path / "src"
+    src.mkdir()
+    halves = []
+    for size in ((1280, 720), (1920, 1080)):
+        half = make_video(tmp_path / f"half_{size[1]}.mp4", size=size, seconds=12)
+        ts = tmp_path / f"half_{size[1]}.ts"
+        from media import ffmpeg
+
+        ffmpeg("-i", str(half), "-c", "copy", "-f", "mpegts", str(ts))
+        halves.append(ts.read_bytes())
+    (src / "res_change.ts").write_bytes(b"".join(halves))
+    assert probe(src / "res_change.ts").duration < 13  # the trap: the reported duration is one half's
+    p = params(clip_seconds=10, clips_per_video=10, placement="spread", fps=10)
+    downloads = pd.DataFrame([{"id": "res_change", "url": "res_change.ts", "class": "raining",
+                               "source_kind": "local_folder", "status": "ok", "path": "res_change.ts",
+                               "sha256": sha256_file(src / "res_change.ts")}])
+    out = tmp_path / "clips"
+    ledger = run(p, downloads, src, out)
+    ok = ledger[ledger["status"] == "ok"].sort_values("clip_index")
+    assert list(ok["clip_index"]) == [0, 1], ledger[["clip_index", "status", "reason"]].to_dict("records")
+    assert ok.iloc[1]["start"] >= 12 - 1e-6  # the second clip comes from the 1080p half
+    for row in ok.to_dict("records"):
+        assert_exact_clip(out, row, p)
+    assert not (out / ".remux").exists()

@@ -37,6 +37,7 @@ def micro_repo(tmp_path_factory) -> Path:
          else shutil.copy(src, d / item))
     (d / "data").mkdir()
     shutil.copy(repo / "data" / "classes.csv", d / "data" / "classes.csv")
+    shutil.copytree(repo / "data" / "lists", d / "data" / "lists")  # label tables and public lists (a stage dep)
     shutil.copy(repo / "configs" / "micro.yaml", d / "params.yaml")
     dvc = str(Path(sys.executable).parent / "dvc")
     sh("git", "init", "-q", cwd=d)

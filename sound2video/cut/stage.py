@@ -21,7 +21,8 @@ from ..params_io import load_block
 from .params import CutParams
 from ..fsutil import inside, sha256_file
 from ..ledger import LEDGER_NAME, Ledger, read_ledger_file
-from ..media.probe import ProbeError, probe, require_ffmpeg
+from ..media.probe import ProbeError, probe, remux_continuous, require_ffmpeg
+from ..media.windows import decode_windows
 from ..work_queue import run_queue
 from .checks import motion, scene_cuts, verify_outputs
 from .plan import Unclippable, plan_clips
@@ -29,6 +30,7 @@ from .transcode import TranscodeError, transcode
 
 log = logging.getLogger(__name__)
 
+REMUX_DIR = ".remux"  # stream copies of transport streams, alive while their clips are cut
 LEDGER_COLUMNS = [
     "video_id", "clip_index", "key", "class", "source_url", "source_kind", "status", "reason", "start", "end",
     "mp4", "flac", "mp4_sha256", "flac_sha256", "mp4_bytes", "flac_bytes", "width", "height", "fps", "frames",
@@ -82,11 +84,17 @@ def plan_video(task: PlanTask, raw_dir: Path, out_dir: Path, params: CutParams
                 (out_dir / r[col]).unlink(missing_ok=True)
     src = raw_dir / video["path"]
     inside(raw_dir, src)
+    remuxed = out_dir / REMUX_DIR / f"{video['id']}.mkv"
+    inside(out_dir, remuxed)
     base = {"video_id": video["id"], "class": video["class"], "source_url": video["url"],
             "source_kind": video["source_kind"], "fingerprint": fp}
     reject = base | {"clip_index": -1, "key": video["id"], "status": "rejected", "planned": 0}
     try:
-        spans = plan_clips(probe(src), params)
+        info = probe(src)
+        if info.discontinuous_timestamps:  # plan and cut from a copy with mended timestamps (see remux_continuous)
+            src = remux_continuous(src, remuxed)
+            info = probe(src)
+        spans = plan_clips(info, params, decode_windows(video.get("windows")))
     except ProbeError as e:
         return [], [reject | {"reason": f"unreadable: {e}"}]
     except Unclippable as e:
@@ -163,6 +171,7 @@ def run(params: CutParams, downloads: pd.DataFrame, raw_dir: str | Path, out_dir
     require_ffmpeg()
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out_dir / REMUX_DIR, ignore_errors=True)  # a killed run's leftovers
     ledger = Ledger(out_dir / LEDGER_NAME, LEDGER_COLUMNS, key_columns=("video_id", "clip_index"))
     videos = downloads[downloads["status"] == "ok"].sort_values("id").to_dict("records")
     rows_by_video: dict[str, list[dict]] = {}
@@ -180,8 +189,11 @@ def run(params: CutParams, downloads: pd.DataFrame, raw_dir: str | Path, out_dir
         desc="cut: plan", unit="video",
     )
     jobs = [job for _, (video_jobs, _) in planned.results for job in video_jobs]
-    run_queue(jobs, partial(cut_clip, out_dir=out_dir, params=params), ledger, workers=params.workers,
-              desc="cut", unit="clip")
+    try:
+        run_queue(jobs, partial(cut_clip, out_dir=out_dir, params=params), ledger, workers=params.workers,
+                  desc="cut", unit="clip")
+    finally:
+        shutil.rmtree(out_dir / REMUX_DIR, ignore_errors=True)
     keep = {(r["video_id"], r["clip_index"]) for r in ledger.rows()
             if r["video_id"] in fps_ and r["fingerprint"] == fps_[r["video_id"]]}
     _prune(out_dir, ledger, keep)

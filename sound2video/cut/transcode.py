@@ -33,7 +33,10 @@ def build_command(src: str | Path, start: float, mp4: str | Path, flac: str | Pa
     frames, samples = params.frames_per_clip, params.samples_per_clip
     # Input-side seek (-ss before -i) is fast and, since we re-encode, frame-accurate. Read a little past the end
     # so that the frame and sample counts are set by the output limits below, not by rounding at the input.
-    inp = ffmpeg.input(str(src), ss=f"{start:.6f}", t=f"{params.clip_seconds + 2.0 / params.fps:.6f}")
+    # reinit_filter 0: a source whose picture size changes mid-stream (joined recordings, broadcast streams) must not
+    # rebuild the filter graph, which would restart the trim counters and let a clip run long; scale adapts by itself.
+    inp = ffmpeg.input(str(src), ss=f"{start:.6f}", t=f"{params.clip_seconds + 2.0 / params.fps:.6f}",
+                       reinit_filter=0)
     video = (
         inp.video.filter("fps", fps=params.fps)
         .filter("scale", params.width, params.height, force_original_aspect_ratio="increase", flags="bicubic")

@@ -4,7 +4,7 @@ and the synthetic renderer's recipe)."""
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -42,14 +42,20 @@ class SyntheticParams(StrictParams):
 
 
 class SourceParams(StrictParams):
-    kind: Literal["synthetic", "authors_csv", "vggsound_csv", "local_folder"]
+    kind: Literal["synthetic", "authors_csv", "vggsound_csv", "landscape_list", "local_folder"]
     path: Optional[str] = Field(None, description="path or http(s) URL of the manifest, or the folder (local_folder)")
     sha256: Optional[str] = Field(None, pattern=SHA256_PATTERN)
     columns: ColumnMap = Field(default_factory=ColumnMap)
     synthetic: Optional[SyntheticParams] = None
     use_ranges: bool = Field(False, description="download only each item's [start, end] segment")
     segment_seconds: float = Field(10.0, gt=0, description="segment length when a manifest gives only a start")
+    range_margin_seconds: float = Field(
+        0.0, ge=0, le=30, description="extra seconds fetched after each range, so that a segment whose cut lands on a "
+        "keyframe still holds a whole clip")
     limit: Optional[int] = Field(None, ge=1, description="take at most this many items (after sorting)")
+    class_map: dict[str, str] = Field(
+        default_factory=dict, description="the list's label -> our class name, applied before the class table's "
+        "own names and aliases (e.g. {explosion: volcano_eruption, thunder: thunderstorm})")
 
     @model_validator(mode="after")
     def _kind_needs(self) -> "SourceParams":
@@ -59,11 +65,22 @@ class SourceParams(StrictParams):
             raise ValueError(f"source.kind '{self.kind}' needs 'path' (a file path or URL)")
         return self
 
+class RangePlanParams(StrictParams):
+    """Fetch only the clip windows of whole videos: the duration comes from the metadata first, the windows are
+    planned as the cut stage plans clips, and only those ranges (plus a margin, keyframes forced at the cuts) are
+    downloaded; the cut stage then cuts one clip from the middle of each window."""
+
+    clip_seconds: float = Field(10.0, gt=0, le=600, description="as cut.<ds>.clip_seconds")
+    clips_per_video: int = Field(10, ge=1, description="as cut.<ds>.clips_per_video")
+    placement: Literal["spread", "consecutive"] = Field("spread", description="as cut.<ds>.placement")
+    margin_seconds: float = Field(1.0, ge=0, le=30, description="extra seconds fetched on each side of a window")
+
+
 _RATE = re.compile(r"^\d+(\.\d+)?[KMG]?$")
 
 
 class DownloadParams(StrictParams):
-    classes: list[str] = Field(min_length=1, description="class names from data/classes.csv")
+    classes: list[str] = Field(min_length=1, description="class names from the data set's class table, or 'all'")
     source: SourceParams
     format: str = "bv*[height>=?720][vcodec^=?avc1]+ba[ext=?m4a]/bv*[height>=?720]+ba/b[height>=?720]"
     format_sort: list[str] = Field(default_factory=lambda: ["res:720", "vcodec:h264", "acodec:aac"])
@@ -79,6 +96,23 @@ class DownloadParams(StrictParams):
     workers: int = Field(4, ge=1, le=256)
     max_attempts: int = Field(5, ge=1, description="transient failures are retried on reruns up to this many attempts")
     min_success_ratio: float = Field(0.5, ge=0, le=1)
+    ranges: Optional[RangePlanParams] = Field(
+        None, description="whole-video items (no start in the list): fetch only the planned clip windows")
+    max_duration_seconds: Optional[float] = Field(
+        None, gt=0, description="items whose metadata says they are longer are rejected before any download")
+    max_bytes: Optional[int] = Field(
+        None, ge=1, description="items whose metadata says they are larger are rejected; also yt-dlp's max_filesize")
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _all_classes(cls, v: Any, info: ValidationInfo) -> Any:
+        """``classes: all`` selects every class of the data set's class table (e.g. VGG-Sound's 309 labels)."""
+        if v != "all":
+            return v
+        known = (info.context or {}).get("known_classes")
+        if known is None:
+            raise ValueError("'all' needs the class table: validate with the known classes in the context")
+        return list(known)
 
     @field_validator("classes")
     @classmethod

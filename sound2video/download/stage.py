@@ -3,11 +3,14 @@ validate it, and keep a ledger row per item."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
+import socket
 import time
 from collections import Counter
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,22 +18,25 @@ from typing import Any
 import pandas as pd
 
 from ..classes import ClassTable
-from ..params_io import load_block
+from ..params_io import label_table_for, load_block, read_yaml
 from .params import DownloadParams
-from ..fsutil import inside, sha256_file
-from ..ledger import LEDGER_NAME, Ledger
+from ..fsutil import inside, sha256_file, write_json_atomic
+from ..ledger import LEDGER_NAME, SOURCE_NAME, Ledger
 from ..media.probe import ProbeError, probe, require_ffmpeg
+from ..remote import resolve
 from ..sources import read_manifest
 from ..sources.registry import source_for
-from ..sources.ytdlp import classify_error
+from ..sources.ytdlp import WINDOWS_NAME, classify_error
 from ..work_queue import run_queue
 
 log = logging.getLogger(__name__)
 
 PARTIAL_DIR = ".partial"
+RUN_LOG_NAME = "download_log.jsonl"  # beside the output folder, untracked: timings and host, one line per fetch
 LEDGER_COLUMNS = [
-    "id", "url", "class", "source_kind", "start", "end", "status", "reason", "attempts", "path", "sha256", "bytes",
-    "width", "height", "fps", "duration", "vcodec", "acodec", "sample_rate", "channels", "recipe",
+    "id", "url", "class", "source_kind", "start", "end", "split", "status", "reason", "attempts", "path", "sha256",
+    "bytes",
+    "width", "height", "fps", "duration", "vcodec", "acodec", "sample_rate", "channels", "recipe", "windows",
 ]
 
 
@@ -68,6 +74,8 @@ def fetch_item(item: dict[str, Any], params: DownloadParams, out_dir: Path) -> d
             return {"status": "rejected", "reason": f"resolution {w}x{h} below the minimum {params.min_height}p"}
         row.update(info.as_ledger_fields())
         row.update(sha256=sha256_file(media), bytes=media.stat().st_size, path=final.name)
+        windows = work / WINDOWS_NAME  # only the planned clip windows were fetched (download.ranges)
+        row["windows"] = windows.read_text(encoding="utf-8") if windows.is_file() else None
         media.replace(final)  # complete and probed: only now does it get its final name
         return row
     except ProbeError as e:
@@ -79,8 +87,43 @@ def fetch_item(item: dict[str, Any], params: DownloadParams, out_dir: Path) -> d
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run(params: DownloadParams, classes: ClassTable, out_dir: str | Path) -> pd.DataFrame:
-    """Download every item of the configured source into ``out_dir``; returns the ledger."""
+def source_record(params: DownloadParams, manifest: pd.DataFrame) -> dict[str, Any]:
+    """What the items came from: the source kind, its path as given in params, the list's sha256 and row count."""
+    src = params.source
+    record: dict[str, Any] = {"kind": src.kind, "path": src.path, "sha256": None, "rows": int(len(manifest)),
+                              "selected_classes": len(params.classes)}
+    if src.kind not in ("synthetic", "local_folder") and src.path:
+        record["sha256"] = sha256_file(resolve(src.path, src.sha256))
+    return record
+
+
+class RunLog:
+    """Timings and host-specific facts of a run, appended to a JSON-lines file outside the DVC-tracked folder, so
+    that the ledger holds only what every machine computes alike."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.host = socket.gethostname()
+
+    def write(self, **fields: Any) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "host": self.host, **fields}
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line, sort_keys=True, default=str) + "\n")
+
+
+def _timed_fetch(item: dict[str, Any], params: DownloadParams, out_dir: Path) -> dict[str, Any]:
+    started = time.monotonic()
+    row = fetch_item(item, params, out_dir)
+    return row | {"_seconds": round(time.monotonic() - started, 3)}
+
+
+def run(params: DownloadParams, classes: ClassTable, out_dir: str | Path,
+        log_path: str | Path | None = None) -> pd.DataFrame:
+    """Download every item of the configured source into ``out_dir``; returns the ledger. ``log_path`` (optional,
+    outside ``out_dir``) receives per-item timings."""
     require_ffmpeg()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -92,15 +135,19 @@ def run(params: DownloadParams, classes: ClassTable, out_dir: str | Path) -> pd.
         raise DownloadStageError(f"the {params.source.kind} source gave no items for classes {params.classes}")
     ledger = Ledger(out_dir / LEDGER_NAME, LEDGER_COLUMNS)
     current = source_for(params.source.kind).recipe(params)
+    write_json_atomic(out_dir / SOURCE_NAME, source_record(params, manifest))
+    run_log = RunLog(Path(log_path) if log_path else None)
 
     def base(item: dict[str, Any]) -> dict[str, Any]:
-        return {k: item[k] for k in ("id", "url", "source_kind", "start", "end")} | {"class": item["label"],
-                                                                                    "recipe": current}
+        return {k: item[k] for k in ("id", "url", "source_kind", "start", "end", "split")} | {
+            "class": item["label"], "recipe": current}
 
     def rows(item: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
         prev = ledger.get(item["id"])
         attempts = int(prev["attempts"] or 0) + 1 if prev else 1
-        return [base(item) | {"attempts": attempts} | result]
+        run_log.write(id=item["id"], status=result["status"], seconds=result.get("_seconds"), attempt=attempts,
+                      bytes=result.get("bytes"))
+        return [base(item) | {"attempts": attempts} | {k: v for k, v in result.items() if not k.startswith("_")}]
 
     items = []
     for item in manifest.to_dict("records"):
@@ -109,14 +156,17 @@ def run(params: DownloadParams, classes: ClassTable, out_dir: str | Path) -> pd.
         else:
             items.append(item)
     started = time.monotonic()
-    run_queue(items, partial(fetch_item, params=params, out_dir=out_dir), ledger, workers=params.workers, rows=rows,
+    run_queue(items, partial(_timed_fetch, params=params, out_dir=out_dir), ledger, workers=params.workers, rows=rows,
               done=lambda item: not _needs_work(ledger.get(item["id"]), out_dir, params.max_attempts, current),
               desc="download", unit="video")
     keep = {(i,) for i in manifest["id"]}
     _prune_orphans(out_dir, ledger, keep)
     df = ledger.finalise(keep)
     shutil.rmtree(out_dir / PARTIAL_DIR, ignore_errors=True)
-    _report(df, params.min_success_ratio, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    run_log.write(event="run", seconds=round(seconds, 3), items=int(len(df)),
+                  statuses=dict(sorted(Counter(df["status"]).items())))
+    _report(df, params.min_success_ratio, seconds)
     return df
 
 
@@ -152,6 +202,6 @@ def _report(df: pd.DataFrame, min_ratio: float, seconds: float) -> None:
 
 def main(params_path: str, classes_csv: str, dataset: str, out_dir: str) -> None:
     """Stage entry: validate the ``download.<dataset>`` block, then run."""
-    params = load_block(params_path, "download", DownloadParams, dataset,
-                        context={"known_classes": ClassTable.read(classes_csv).names})
-    run(params, ClassTable.read(classes_csv), out_dir)
+    table = ClassTable.read(label_table_for(read_yaml(params_path), dataset, classes_csv, params_path))
+    params = load_block(params_path, "download", DownloadParams, dataset, context={"known_classes": table.names})
+    run(params, table, out_dir, Path(out_dir).parent / RUN_LOG_NAME)

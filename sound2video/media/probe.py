@@ -27,6 +27,13 @@ class MediaInfo:
     channels: Optional[int]
     nb_frames: Optional[int]
     rotation: int
+    format_name: Optional[str] = None  # ffprobe's demuxer names, e.g. "mpegts" or "mov,mp4,m4a,3gp,3g2,mj2"
+
+    @property
+    def discontinuous_timestamps(self) -> bool:
+        """Containers whose timestamps may jump or restart (MPEG transport and program streams): their reported
+        duration can be a fraction of the content and seeking in them is by byte position, not by keyframe."""
+        return bool(self.format_name) and bool({"mpegts", "mpeg", "mpegvideo"} & set(self.format_name.split(",")))
 
     @property
     def has_video(self) -> bool:
@@ -51,6 +58,7 @@ class MediaInfo:
         d.pop("video_duration")
         d.pop("audio_duration")
         d.pop("nb_frames")
+        d.pop("format_name")
         if self.display_size:
             d["width"], d["height"] = self.display_size
         return d
@@ -101,7 +109,9 @@ def probe(path: str | Path, timeout: float = 60.0) -> MediaInfo:
         data = ffmpeg.probe(str(path), timeout=timeout)
     except ffmpeg.Error as e:
         reason = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        raise ProbeError(f"ffprobe failed on {Path(path).name}: {reason[-1] if reason else 'no output'}") from None
+        # ffprobe names the file by its full path: keep only the name, so a ledger reason is the same on every machine
+        last = reason[-1].replace(str(path), Path(path).name) if reason else "no output"
+        raise ProbeError(f"ffprobe failed on {Path(path).name}: {last}") from None
     except Exception as e:  # noqa: BLE001 - a timeout or a broken binary is a probe failure too
         raise ProbeError(f"ffprobe failed on {Path(path).name}: {e}") from None
     streams = data.get("streams", [])
@@ -123,4 +133,26 @@ def probe(path: str | Path, timeout: float = 60.0) -> MediaInfo:
         channels=int(audio["channels"]) if audio and audio.get("channels") else None,
         nb_frames=int(nb) if nb and str(nb).isdigit() else None,
         rotation=_rotation(video) if video else 0,
+        format_name=fmt.get("format_name"),
     )
+
+
+def remux_continuous(src: str | Path, out: str | Path, timeout: float = 600.0) -> Path:
+    """Copy the streams of ``src`` into Matroska without re-encoding. ffmpeg mends the timestamp jumps of transport
+    streams as it reads (a stream whose resolution changes half-way, or two recordings joined, restarts its clock),
+    and the Matroska index makes seeking keyframe-exact, so a 24 s transport stream lasts 24 s afterwards."""
+    import subprocess
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(src),
+           "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-map_metadata", "-1", "-fflags", "+bitexact",
+           "-f", "matroska", str(out)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise ProbeError(f"remuxing {Path(src).name} timed out after {timeout} s") from None
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        raise ProbeError(f"remuxing {Path(src).name} failed: {lines[-1] if lines else 'no message'}")
+    return out

@@ -14,8 +14,10 @@ def _reason_code(reason: Any) -> str:
 
 
 def build_card(profile: str, samples: pd.DataFrame, clips: pd.DataFrame, downloads: pd.DataFrame,
-               shards: list[dict[str, Any]], class_names: list[str]) -> dict[str, Any]:
-    """Summarise the sharded data set. ``samples`` has one row per sharded clip with a ``split`` column."""
+               shards: list[dict[str, Any]], class_names: list[str], source: dict[str, Any] | None = None
+               ) -> dict[str, Any]:
+    """Summarise the sharded data set. ``samples`` has one row per sharded clip with a ``split`` column; ``source``
+    is the download stage's record of the list used (kind, path, sha256, rows)."""
     kinds = sorted(set(downloads["source_kind"].dropna()))
     per_split: dict[str, Any] = {}
     for split in ("train", "val", "test"):
@@ -29,12 +31,16 @@ def build_card(profile: str, samples: pd.DataFrame, clips: pd.DataFrame, downloa
     dl_failed = downloads[downloads["status"] != "ok"]
     cut_rejected = clips[clips["status"] != "ok"]
     sizes = sorted({f"{int(w)}x{int(h)}" for w, h in zip(samples["width"], samples["height"])})
+    fetched = int(downloads.loc[downloads["status"] == "ok", "bytes"].fillna(0).sum())
     return {
         "profile": profile,
         "synthetic": kinds == ["synthetic"],
         "note": ("SYNTHETIC offline demo data rendered by sound2video: no real footage or sound"
                  if kinds == ["synthetic"] else f"built from sources: {', '.join(kinds)}"),
         "source_kinds": kinds,
+        "source_list": source,
+        "download_bytes": fetched,
+        "download_bytes_per_clip": round(fetched / len(samples)) if len(samples) else None,
         "classes": class_names,
         "clips": int(len(samples)),
         "videos": int(samples["video_id"].nunique()),
@@ -76,12 +82,18 @@ def render_markdown(card: dict[str, Any]) -> str:
         lines += [f"> **{card['note']}.**", ""]
     else:
         lines += [card["note"] + ".", ""]
+    src = card.get("source_list")
+    if src and src.get("path"):
+        sha = f", sha256 {src['sha256'][:12]}…" if src.get("sha256") else ""
+        lines += [f"Source list: `{src['path']}` ({src['kind']}, {src['rows']} rows{sha}).", ""]
     res = card["resolution"] if isinstance(card["resolution"], str) else ", ".join(card["resolution"])
     lines += [
         f"- {card['clips']} clips from {card['videos']} source videos, {card['hours']:.3f} hours",
         f"- resolution {res}, fps {card['fps']}, audio {card['sample_rate']} Hz",
         f"- clips flagged with a scene cut: {card['scene_cut_flagged']}",
         f"- shards: {card['shards']['count']} ({card['shards']['bytes'] / 1e6:.1f} MB)",
+        f"- downloaded: {card['download_bytes'] / 1e6:.1f} MB, {(card['download_bytes_per_clip'] or 0) / 1e6:.2f} MB "
+        "per kept clip",
         "",
         "## Clips per class and split",
         "",

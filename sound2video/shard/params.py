@@ -14,6 +14,9 @@ class ShardParams(StrictParams):
         default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1}
     )
     split_seed: int = Field(0, ge=0)
+    splits_from_source: bool = Field(
+        False, description="keep each item's split from its source list (train/test; 'val' is drawn from the list's "
+        "train part by `splits`' train:val ratio); items without one are split by source video as usual")
     max_samples_per_shard: int = Field(1000, ge=1)
     max_bytes_per_shard: int = Field(1_000_000_000, ge=1_000_000)
     include_mp4: bool = Field(True, description="write the clip's mp4 into each sample")

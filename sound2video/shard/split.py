@@ -21,20 +21,40 @@ def split_counts(n: int, ratios: dict[str, float]) -> dict[str, int]:
     return counts
 
 
-def assign_splits(videos_by_class: dict[str, list[str]], ratios: dict[str, float], seed: int) -> dict[str, str]:
+def assign_splits(videos_by_class: dict[str, list[str]], ratios: dict[str, float], seed: int,
+                  fixed: dict[str, str] | None = None) -> dict[str, str]:
     """Map every video id to a split. No video is in two splits; every clip of a video follows its video.
 
     Within a class, videos are ordered by a seeded hash of their id and cut by largest-remainder counts, so the
     result depends only on the set of ids, the ratios and the seed.
+
+    ``fixed`` (a source list's own assignment, video id -> train/val/test) is kept as given, except that the list's
+    'train' videos are split again into train and val by the train:val ratio (a list with no val split still gets
+    one); videos that ``fixed`` does not name are split as above. With ``fixed`` None the result is the plain split.
     """
     order = [s for s in ("train", "val", "test") if s in ratios]
+    fixed = fixed or {}
     out: dict[str, str] = {}
     for cls in sorted(videos_by_class):
         ids = sorted(set(videos_by_class[cls]), key=lambda v: _rank_key(seed, v))
-        counts = split_counts(len(ids), {s: ratios[s] for s in order})
+        free = [v for v in ids if v not in fixed]
+        counts = split_counts(len(free), {s: ratios[s] for s in order})
         pos = 0
         for split in order:
-            for vid in ids[pos:pos + counts[split]]:
+            for vid in free[pos:pos + counts[split]]:
                 out[vid] = split
             pos += counts[split]
+        listed_train = [v for v in ids if fixed.get(v) == "train"]
+        if listed_train:
+            sub = {s: ratios.get(s, 0.0) for s in ("train", "val")}
+            total = sum(sub.values())
+            train_counts = split_counts(len(listed_train), {s: r / total for s, r in sub.items()})
+            pos = 0
+            for split in ("train", "val"):
+                for vid in listed_train[pos:pos + train_counts[split]]:
+                    out[vid] = split
+                pos += train_counts[split]
+        for vid in ids:
+            if vid in fixed and fixed[vid] != "train":
+                out[vid] = fixed[vid]
     return out

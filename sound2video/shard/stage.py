@@ -11,10 +11,10 @@ from typing import Any, Iterator
 import pandas as pd
 
 from ..classes import ClassTable
-from ..params_io import load_block, read_yaml
+from ..params_io import label_table_for, load_block, read_yaml
 from .params import ShardParams
 from ..fsutil import write_json_atomic, write_text_atomic
-from ..ledger import LEDGER_NAME, read_ledger_file
+from ..ledger import LEDGER_NAME, SOURCE_NAME, read_ledger_file
 from ..log import progress
 from .card import build_card, headline, render_markdown
 from .frames import jpeg_frames
@@ -61,9 +61,10 @@ def _samples(rows: pd.DataFrame, clips_dir: Path, classes: ClassTable, split: st
 
 def run(params: ShardParams, profile: str, classes: ClassTable, downloads: pd.DataFrame, clips: pd.DataFrame,
         clips_dir: str | Path, out_dir: str | Path, card_json: str | Path, card_md: str | Path,
-        metrics_json: str | Path | None = None) -> dict[str, Any]:
+        metrics_json: str | Path | None = None, source: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write shards into ``out_dir`` (replaced atomically as a whole), the data card and, if ``metrics_json`` is
-    given, the card's headline numbers there; returns the card."""
+    given, the card's headline numbers there; returns the card. ``source`` is the download stage's record of the
+    list the items came from (``raw/source.json``)."""
     clips_dir, out_dir = Path(clips_dir), Path(out_dir)
     ok = clips[clips["status"] == "ok"].copy()
     if ok.empty:
@@ -72,7 +73,14 @@ def run(params: ShardParams, profile: str, classes: ClassTable, downloads: pd.Da
     if unknown:
         raise ValueError(f"clips ledger has classes {unknown} that are not in the class table")
     videos_by_class = {c: sorted(g["video_id"].unique()) for c, g in ok.groupby("class")}
-    split_of = assign_splits(videos_by_class, dict(params.splits), params.split_seed)
+    fixed = None
+    if params.splits_from_source:
+        listed = downloads.dropna(subset=["split"]) if "split" in downloads.columns else downloads.iloc[:0]
+        fixed = {str(i): str(s) for i, s in zip(listed["id"], listed["split"])}
+        if not fixed:
+            raise ValueError("shard.splits_from_source is set but the download ledger has no item with a split from "
+                             "its source list (sources with one: landscape_list, vggsound_csv)")
+    split_of = assign_splits(videos_by_class, dict(params.splits), params.split_seed, fixed)
     ok["split"] = ok["video_id"].map(split_of)
     ok = ok.sort_values("key", kind="stable")
     if ok["key"].duplicated().any():
@@ -92,7 +100,7 @@ def run(params: ShardParams, profile: str, classes: ClassTable, downloads: pd.Da
         shutil.rmtree(out_dir)
     tmp.rename(out_dir)
     present = set(ok["class"])
-    card = build_card(profile, ok, clips, downloads, index, [c for c in classes.names if c in present])
+    card = build_card(profile, ok, clips, downloads, index, [c for c in classes.names if c in present], source)
     write_json_atomic(card_json, card)
     write_text_atomic(card_md, render_markdown(card))
     if metrics_json is not None:
@@ -106,8 +114,11 @@ def main(params_path: str, classes_csv: str, dataset: str, raw_dir: str, clips_d
          card_json: str, metrics_json: str) -> None:
     """Stage entry: validate the ``shard.<dataset>`` block, read both ledgers, then run. card.md goes beside."""
     params = load_block(params_path, "shard", ShardParams, dataset)
-    profile = f"{read_yaml(params_path).get('profile', 'custom')}/{dataset}"
-    run(params, profile, ClassTable.read(classes_csv),
+    data = read_yaml(params_path)
+    profile = f"{data.get('profile', 'custom')}/{dataset}"
+    source_json = Path(raw_dir) / SOURCE_NAME
+    source = json.loads(source_json.read_text(encoding="utf-8")) if source_json.is_file() else None
+    run(params, profile, ClassTable.read(label_table_for(data, dataset, classes_csv, params_path)),
         read_ledger_file(Path(raw_dir) / LEDGER_NAME, "download"),
         read_ledger_file(Path(clips_dir) / LEDGER_NAME, "cut"),
-        clips_dir, out_dir, card_json, str(Path(card_json).with_suffix(".md")), metrics_json)
+        clips_dir, out_dir, card_json, str(Path(card_json).with_suffix(".md")), metrics_json, source)

@@ -1,7 +1,8 @@
 """Source manifests: every reader returns a pandas table with one row per item to fetch.
 
 Columns: ``id`` (safe key), ``url``, ``label`` (class name, or None if it did not resolve), ``start``, ``end``
-(seconds or NaN), ``source_kind``, ``reject_reason`` (None for valid rows). Rows are sorted by id and unique.
+(seconds or NaN), ``source_kind``, ``reject_reason`` (None for valid rows), ``split`` (the list's own train/val/test
+assignment, or None). Rows are sorted by id and ids are unique: a row that repeats an earlier id stays, as a reject.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .registry import source_for
 if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
     from ..download.params import DownloadParams
 
-MANIFEST_COLUMNS = ["id", "url", "label", "start", "end", "source_kind", "reject_reason"]
+MANIFEST_COLUMNS = ["id", "url", "label", "start", "end", "source_kind", "reject_reason", "split"]
 
 
 def read_manifest(params: DownloadParams, classes: ClassTable) -> pd.DataFrame:
@@ -26,10 +27,15 @@ def read_manifest(params: DownloadParams, classes: ClassTable) -> pd.DataFrame:
 
 
 def finalise(df: pd.DataFrame, wanted: list[str], keep_unknown: bool) -> pd.DataFrame:
-    """Apply the class selection, drop duplicate ids (first wins), sort by id."""
-    df = df.reindex(columns=MANIFEST_COLUMNS)
+    """Apply the class selection, turn repeated ids into rejects (the first stays valid), sort by id."""
+    df = df.reindex(columns=MANIFEST_COLUMNS).astype({"reject_reason": object, "split": object})
     unknown = df["label"].isna()
     df.loc[unknown & df["reject_reason"].isna(), "reject_reason"] = "unknown class label"
     keep = df["label"].isin(wanted) | (unknown & keep_unknown)
-    df = df[keep].drop_duplicates("id", keep="first")
+    df = df[keep].copy()
+    # A list that names the same item twice keeps a row for each (nothing vanishes); the repeats get unique ids.
+    repeat = df.groupby("id", sort=False).cumcount()
+    dup = repeat > 0
+    df.loc[dup, "reject_reason"] = [f"duplicate of {i} (the list names the same item again)" for i in df.loc[dup, "id"]]
+    df.loc[dup, "id"] = [f"{i}__dup{k}" for i, k in zip(df.loc[dup, "id"], repeat[dup])]
     return df.sort_values("id", kind="stable").reset_index(drop=True)

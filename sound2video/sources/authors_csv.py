@@ -55,6 +55,6 @@ def read(src: SourceParams, classes: ClassTable) -> pd.DataFrame:
         if not math.isnan(start) and not math.isnan(end) and end <= start:
             reason = reason or f"end {end} is not after start {start}"
         item_id = base if math.isnan(start) else segment_id(base, start)
-        rows.append({"id": item_id, "url": url, "label": classes.resolve(r[cols.label]), "start": start,
+        rows.append({"id": item_id, "url": url, "label": classes.resolve(r[cols.label], src.class_map), "start": start,
                      "end": end, "source_kind": "authors_csv", "reject_reason": reason})
     return pd.DataFrame(rows)

@@ -15,7 +15,7 @@ from typing import Any, TYPE_CHECKING
 import pandas as pd
 
 from ..classes import ClassTable
-from . import authors_csv, local_folder, synthetic, synthetic_manifest, vggsound, ytdlp
+from . import authors_csv, landscape, local_folder, synthetic, synthetic_manifest, vggsound, ytdlp
 
 if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
     from ..download.params import DownloadParams
@@ -67,6 +67,7 @@ SOURCES: dict[str, Source] = {
     "synthetic": Source(read=_read_synthetic, fetch=_fetch_synthetic, recipe=_synthetic_recipe),
     "authors_csv": Source(read=lambda p, c: authors_csv.read(p.source, c), fetch=ytdlp.fetch, keep_unknown=True),
     "vggsound_csv": Source(read=lambda p, c: vggsound.read(p.source, c), fetch=ytdlp.fetch),
+    "landscape_list": Source(read=lambda p, c: landscape.read(p.source, c), fetch=ytdlp.fetch, keep_unknown=True),
     "local_folder": Source(
         read=lambda p, c: local_folder.read(p.source, c), fetch=local_folder.fetch, keep_unknown=True
     ),

@@ -7,6 +7,7 @@ from typing import Literal, Optional
 from pydantic import Field, model_validator
 
 from ...params_base import SHA256_PATTERN, StrictParams
+from .schedule import validate_random_generator
 
 
 class RandomGeneratorParams(StrictParams):
@@ -22,6 +23,14 @@ class RandomGeneratorParams(StrictParams):
     margin_size: int = Field(10, ge=0, description="extra samples around each layer's image")
     seed: int = Field(0, ge=0)
     w_avg_samples: int = Field(10_000, ge=1, description="w_avg = mean of mapping(z) over this many z")
+
+    @model_validator(mode="after")
+    def _buildable(self) -> RandomGeneratorParams:
+        # the architecture's own rules (power-of-two resolution, usable channel counts), where they are defined
+        validate_random_generator(self.config, self.resolution, channel_base=self.channel_base,
+                                  channel_max=self.channel_max, z_dim=self.z_dim, w_dim=self.w_dim,
+                                  num_layers=self.num_layers, margin_size=self.margin_size)
+        return self
 
 
 class StyleGAN3Params(StrictParams):

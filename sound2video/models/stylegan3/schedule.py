@@ -7,10 +7,11 @@ of the StyleGAN3 paper's alias-free design (section 3 and appendix F of Karras e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .config import GeneratorConfig
+from .config import GeneratorConfig, StyleGAN3ConfigError
 
 
 @dataclass(frozen=True)
@@ -134,3 +135,25 @@ def layer_filters(spec: LayerSpec) -> tuple[np.ndarray | None, np.ndarray | None
     down = design_lowpass_filter(spec.down_taps, spec.out_cutoff, spec.out_half_width * 2, spec.tmp_sampling_rate,
                                  radial=spec.down_radial)
     return up, down
+
+
+def check_architecture(cfg: GeneratorConfig) -> None:
+    """Raise StyleGAN3ConfigError when a network of ``cfg`` cannot be built: every layer's sampling rates must be
+    integer multiples of each other and every layer must keep at least one channel."""
+    try:
+        inp, layers = synthesis_schedule(cfg)
+    except ValueError as e:
+        raise StyleGAN3ConfigError(str(e)) from None
+    thin = [layer.name for layer in layers[:-1] if layer.out_channels < 1]
+    if inp.channels < 1 or thin:
+        raise StyleGAN3ConfigError(f"channel_base {cfg.channel_base} is too small for resolution {cfg.img_resolution}:"
+                                   f" layers {thin or ['input']} would have no channels")
+
+
+def validate_random_generator(config: str, resolution: int, **overrides: Any) -> GeneratorConfig:
+    """The architecture a random-init ``stylegan3`` params block asks for (``GeneratorConfig.preset(config,
+    resolution, **overrides)``), checked as the network will be built; raises StyleGAN3ConfigError (a ValueError) that
+    names the value the architecture does not accept, e.g. a resolution that is not a power of two."""
+    cfg = GeneratorConfig.preset(config, resolution, **overrides)
+    check_architecture(cfg)
+    return cfg
