@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..params_base import StrictParams, TrainingParams
 
@@ -165,3 +165,14 @@ class TrainVideoParams(TrainingParams):
     ema_decay: float = Field(0.995, ge=0, lt=1, description="EMA of the G side used for sampling")
     render: RenderParams = Field(default_factory=RenderParams)
     bf16: bool = Field(False, description="bfloat16 autocast (CUDA)")
+    latent_warmup_steps: int = Field(
+        0, ge=0, description="phase 1: the first steps train the G side on the paired latent term alone (no "
+        "rendering, no discriminators: cheap); needs loss.latent > 0. Phase 2 trains on every term")
+
+    @model_validator(mode="after")
+    def _phases(self) -> TrainVideoParams:
+        if self.latent_warmup_steps and self.loss.latent <= 0:
+            raise ValueError("latent_warmup_steps > 0 needs loss.latent > 0 (the warm-up trains on that term alone)")
+        if self.latent_warmup_steps >= self.steps:
+            raise ValueError(f"latent_warmup_steps ({self.latent_warmup_steps}) must be below steps ({self.steps})")
+        return self

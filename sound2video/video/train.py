@@ -1,6 +1,8 @@
 """Training of the sound-guided video generator (eq. 9) in two named phases per step, on the shared training core.
 
-Each step draws a seeded batch of clips and a seeded T-frame window inside each, then:
+Each step draws a seeded batch of clips and a seeded T-frame window inside each. During the optional **latent
+warm-up** (the first ``latent_warmup_steps``), the G side trains on the paired latent term (and lambda_b) alone,
+without rendering: cheap, and it gives the recurrence a meaningful start. Every later step runs:
 - **D phase**: the image discriminator D_I sees real and generated frames, the video discriminator D_V real and
   generated clips (real ones optionally time-reversed); skipped when both adversarial weights are 0.
 - **G phase**: the sound inversion encoder + recurrent blocks produce ``w_hat_t`` for every frame, the frozen
@@ -156,8 +158,19 @@ class VideoTrainer:
         fake = render_frames(self.G.synthesis, ws, chunk=self.p.render.chunk, checkpoint=self.p.render.checkpoint)
         return ws, fake
 
+    def warmup_phase(self, b: dict[str, torch.Tensor]) -> dict[str, float]:
+        """Phase 1: the paired latent term (plus lambda_b) on the latents alone, nothing rendered."""
+        p = self.p
+        ws = self.state.modules["latents"](b["mels"], b["w_start"], b["noise"])
+        parts = {"latent": latent_supervision(ws, b["inverted"]), "consistency": temporal_consistency(ws)}
+        total = p.loss.latent * parts["latent"] + p.loss.consistency * parts["consistency"]
+        optimize(self.state.optimizers["g"], total, p.grad_clip)
+        return {"loss_g": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
+
     def step(self, step: int) -> dict[str, float]:
         b = self.batch(step)
+        if step < self.p.latent_warmup_steps:
+            return self.warmup_phase(b)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.p.bf16):
             ws, fake = self.generate(b)
             out: dict[str, float] = {}
