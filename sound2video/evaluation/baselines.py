@@ -84,8 +84,8 @@ def train_traumerai(G: Any, clip: Any, embeddings: np.ndarray, text: np.ndarray,
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            history.append({"step": step, "loss": float(loss), "clip_av": float(av), "clip_at": float(at),
-                            "latent_reg": float(reg)})
+            history.append({"step": step, "loss": loss.item(), "clip_av": av.item(), "clip_at": at.item(),
+                            "latent_reg": reg.item()})
     if history:
         log.info("traumerai: %d steps, loss %.4f -> %.4f", params.steps, history[0]["loss"], history[-1]["loss"])
     return net.eval(), history
