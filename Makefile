@@ -4,15 +4,22 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup ffmpeg demo test bench clean-data
+.PHONY: setup ffmpeg chromium demo test bench clean-data
 
-setup: ffmpeg $(STAMP)
+setup: ffmpeg chromium $(STAMP)
 
 ffmpeg:
 	@if command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; then :; else \
 	  echo "installing Debian's ffmpeg"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg; fi
+
+# Headless Chromium + its driver: the evaluation report's browser test (tests/test_report_browser.py).
+chromium:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; else \
+	  echo "installing Debian's chromium and chromium-driver"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; fi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
