@@ -10,15 +10,22 @@ UV_VERSION ?= 0.13.9
 LOCK_PY    ?= 3.11
 LOCK_PLATFORM ?= x86_64-manylinux_2_28
 
-.PHONY: setup ffmpeg demo test lint bench clean-data lock plan
+.PHONY: setup ffmpeg chromium demo test lint bench clean-data lock plan
 
-setup: ffmpeg $(STAMP)
+setup: ffmpeg chromium $(STAMP)
 
 ffmpeg:
 	@if command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; then :; else \
 	  echo "installing Debian's ffmpeg"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg; fi
+
+# Headless Chromium + its driver: the evaluation report's browser test (tests/test_report_browser.py).
+chromium:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; else \
+	  echo "installing Debian's chromium and chromium-driver"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; fi
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)

@@ -1,0 +1,98 @@
+"""Params of the ``evaluate`` stage: which rows, how each metric is measured, and the baselines' training."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field, field_validator
+
+from ..params_base import StrictParams
+
+ROW_NAMES = ("real", "model", "zero_audio", "no_sound", "first_step", "traumerai", "random_walk")
+RowName = Literal["real", "model", "zero_audio", "no_sound", "first_step", "traumerai", "random_walk"]
+ROW_TITLES = {
+    "real": "real test clips (reference)",
+    "model": "ours (trained model)",
+    "zero_audio": "ours, audio zeroed at inference",
+    "no_sound": "ours without sound (trained without audio)",
+    "first_step": "ours, audio at the first step only",
+    "traumerai": "TräumerAI-style (per-window embedding -> latent)",
+    "random_walk": "random latent walk (no audio, floor)",
+}
+
+
+class DetectorParams(StrictParams):
+    """A video detector: ``tiny`` (seeded random, offline smoke runs: the numbers mean nothing) or a TorchScript
+    path/URL with its sha256."""
+
+    detector: str = Field("tiny", description="'tiny', or a TorchScript file path / URL")
+    sha256: Optional[str] = Field(None, pattern=r"^[0-9a-f]{64}$", description="expected sha256 of the file")
+    frames: int = Field(16, ge=2, description="consecutive frames per clip (from the first frame)")
+    stride: int = Field(1, ge=1, description="take every stride-th frame")
+
+
+class FvdParams(DetectorParams):
+    reference_split: Literal["train", "val", "test"] = Field(
+        "train", description="real clips the rows are compared with (train: the real test row gets a real FVD)")
+    max_reference: Optional[int] = Field(None, ge=2, description="at most this many reference clips (null: all)")
+
+
+class InceptionParams(DetectorParams):
+    splits: int = Field(10, ge=1, description="IS splits (mean ± std over them; fewer when clips are fewer)")
+    shuffle_seed: int = Field(42, description="shuffle before splitting (StyleGAN-V: 42)")
+
+
+class TraumerAIParams(StrictParams):
+    """The TräumerAI-style baseline: an MLP from each window's audio-tower embedding straight to a W+ latent,
+    trained with the CLIP losses only (no recurrence, no discriminators)."""
+
+    steps: int = Field(200, ge=0, le=5000, description="training steps (0: untrained, offsets start near 0)")
+    batch_size: int = Field(8, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    hidden: int = Field(128, ge=1, description="width of the MLP's hidden layer")
+    clip_av: float = Field(1.0, ge=0, description="weight of 1 - cos(CLIP image, audio embedding of the window)")
+    clip_at: float = Field(1.0, ge=0, description="weight of 1 - cos(CLIP image, class prompt)")
+    latent_reg: float = Field(0.1, ge=0, description="weight of ||w - w_avg||^2 (keeps latents in range)")
+    seed: int = 0
+
+
+class RandomWalkParams(StrictParams):
+    step: float = Field(0.3, gt=0, description="std of the per-frame step in z space (z renormalised each frame)")
+    psi: float = Field(0.7, gt=0, le=1, description="truncation of the mapped latents")
+
+
+class EvaluateParams(StrictParams):
+    """The ``evaluate`` stage."""
+
+    dataset: str = Field("landscape", description="data set whose test split is evaluated")
+    split: Literal["train", "val", "test"] = Field("test", description="clips whose sounds drive the videos")
+    rows: list[RowName] = Field(list(ROW_NAMES), min_length=1, description="rows of the table, in order")
+    ablation_models: dict[str, str] = Field(
+        {"no_sound": "models/video_no_sound", "first_step": "models/video_first_step"},
+        description="row -> model folder; a row whose folder is missing is skipped with a note")
+    max_clips: Optional[int] = Field(None, ge=1, description="evaluate at most this many clips (null: all)")
+    seed: int = Field(0, description="video k of a row starts from seed + k")
+    fvd: FvdParams = Field(default_factory=FvdParams)
+    inception: InceptionParams = Field(default_factory=lambda: InceptionParams(frames=16))
+    traumerai: TraumerAIParams = Field(default_factory=TraumerAIParams)
+    random_walk: RandomWalkParams = Field(default_factory=RandomWalkParams)
+    cache_root: str = Field("checkpoints/video/cache", description="video cache folder shared with train_video "
+                            "(a cache with the same key is reused, else built here)")
+    report_size: int = Field(192, ge=16, description="display width (px) of each video in the report")
+    device: str = Field("cpu", pattern=r"^(cpu|auto|cuda(:\d+)?)$")
+    threads: Optional[int] = Field(None, ge=1, description="torch CPU threads (null: torch's default)")
+
+    @field_validator("rows")
+    @classmethod
+    def _unique_rows(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"rows: repeated row name (got {v})")
+        return v
+
+    @field_validator("ablation_models")
+    @classmethod
+    def _known_ablations(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - {"no_sound", "first_step"})
+        if unknown:
+            raise ValueError(f"ablation_models: unknown rows {unknown}; expected no_sound and/or first_step")
+        return v
