@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from .audio.params import TrainAudioParams
 from .cut.params import CutParams
 from .download.params import DownloadParams
+from .evaluation.params import EvaluateParams
 from .inversion.params import TrainInversionParams
 from .models.stylegan3.params import StyleGAN3Params
 from .shard.params import ShardParams
@@ -27,4 +28,5 @@ PROJECT_WIDE: dict[str, type[BaseModel]] = {
     "stylegan3": StyleGAN3Params,
     "train_inversion": TrainInversionParams,
     "train_video": TrainVideoParams,
+    "evaluate": EvaluateParams,
 }

@@ -66,6 +66,18 @@ def test_repro_builds_then_noop_then_partial(micro_repo):
     assert {"lpips", "mse", "psnr", "mse_wavg"} <= set(inversion) and "offline_profile" in inversion
     assert (micro_repo / "models/inversion/model.safetensors").is_file()
     assert (micro_repo / "plots/inversion/grid.png").is_file()
+    assert "Running stage 'train_video'" in first and "Running stage 'evaluate'" in first
+    video = json.loads((micro_repo / "metrics/video_train.json").read_text())
+    assert {"judge_accuracy", "judge_accuracy_zero_audio", "switch_accuracy", "clip_av", "clip_at", "steps",
+            "seconds"} <= set(video) and video["steps"] == 4
+    assert json.loads((micro_repo / "models/video/config.json").read_text())["format"] == "video"
+    assert (micro_repo / "plots/video/samples.png").is_file() and (micro_repo / "plots/video/train_log.csv").is_file()
+    rows = {p.stem for p in (micro_repo / "metrics/evaluate").glob("*.json")}
+    assert {"real", "model", "zero_audio", "traumerai", "random_walk"} <= rows
+    assert (micro_repo / "reports/evaluate/index.html").is_file()
+    flac = next((micro_repo / "data/landscape/clips").rglob("*.flac"))
+    sh(sys.executable, "-m", "sound2video.cli", "generate", "--audio", str(flac), "--out", "gen.mp4", cwd=micro_repo)
+    assert (micro_repo / "gen.mp4").stat().st_size > 0
     shards = sorted((micro_repo / "data/landscape/shards").glob("*.tar"))
     samples = list(wds.WebDataset([str(s) for s in shards], shardshuffle=False, empty_check=False).decode())
     assert len(samples) == 12  # 3 classes x 2 videos x 2 clips
@@ -74,6 +86,8 @@ def test_repro_builds_then_noop_then_partial(micro_repo):
     metrics = dvc(micro_repo, "metrics", "show")
     assert "metrics/data_landscape.json" in metrics and "metrics/data_vggsound.json" in metrics
     assert "card.json" not in metrics  # the per-class tables stay in the data cards, out of the metrics table
+    assert "metrics/evaluate/model.json" in metrics and "metrics/video_train.json" in metrics
+    assert max(len(line) for line in metrics.splitlines()) < 400   # readable: headline numbers only
     headline = json.loads((micro_repo / "metrics/data_landscape.json").read_text())
     assert headline["clips"] == card["clips"] == headline["train"] + headline["val"] + headline["test"]
 

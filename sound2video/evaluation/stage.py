@@ -55,13 +55,13 @@ def load_models(video_dir: Path, prompts: dict[str, str], device: str = "cpu") -
     import torch
 
     from .. import models
-    from ..audio.model import class_text_embeddings
-    from ..frozen_clip import load_clip
+    from ..frozen_clip import class_text_embeddings, load_clip
+    from ..video.model import resolve_referenced
     from ..models.contract import read_config
 
     video = models.load(video_dir, device=device, expected_format="video")
     config = read_config(video_dir, "video")
-    tower_dir = _referenced(Path(video_dir), config["audio"])
+    tower_dir = resolve_referenced(config["audio"], Path(video_dir), "audio tower")
     tower = models.load(tower_dir, device=device, expected_format="audio")
     clip = load_clip(tower.clip_spec, device)
     names = sorted(prompts)
@@ -72,7 +72,7 @@ def load_models(video_dir: Path, prompts: dict[str, str], device: str = "cpu") -
             x = torch.from_numpy(np.asarray(windows, np.float32)).to(device)
             return torch.nn.functional.normalize(tower.tower.encoder(x), dim=-1).cpu().numpy()
 
-    random_g = bool(json.loads((_referenced(Path(video_dir), config["generator"]) / "config.json").read_text())
+    random_g = bool(json.loads((resolve_referenced(config["generator"], Path(video_dir), "generator") / "config.json").read_text())
                     .get("source", {}).get("random_init"))
     return EvalModels(video=video, G=video.G, clip=clip, text=dict(zip(names, table)), embed_windows=embed_windows,
                       embed_audio=tower, fingerprint=sha256_file(Path(video_dir) / "model.safetensors"),
@@ -85,14 +85,6 @@ def load_video_only(path: Path, device: str = "cpu") -> Any:
     from .. import models
 
     return models.load(path, device=device, expected_format="video")
-
-
-def _referenced(folder: Path, entry: dict[str, Any]) -> Path:
-    """A model folder named in another's config: as recorded, or relative to the repository (folder/../..)."""
-    for candidate in (Path(entry["path"]), folder.parent.parent / entry["path"]):
-        if (candidate / "model.safetensors").is_file():
-            return candidate
-    raise FileNotFoundError(f"{folder}: the model it was trained with is not at {entry['path']} (run `dvc repro`)")
 
 
 # ------------------------------------------------------------------------------------------------ sounds ----
@@ -366,8 +358,8 @@ def build_protocol(params: EvaluateParams, cache: Any, keys: list[str], ref_rows
 
 def main(params_path: str, shards_dir: str, video_dir: str, classes_csv: str, metrics_dir: str, plots_dir: str,
          report_dir: str, work_dir: str) -> dict[str, Any]:
-    from ..config import load_single
+    from ..params_io import load_block
 
-    params: EvaluateParams = load_single(params_path, "evaluate")
+    params = load_block(params_path, "evaluate", EvaluateParams)
     return run(params, Path(shards_dir), Path(video_dir), Path(classes_csv), Path(metrics_dir), Path(plots_dir),
                Path(report_dir), Path(work_dir))

@@ -38,6 +38,12 @@ def optimize(opt: torch.optim.Optimizer, loss: torch.Tensor, grad_clip: float | 
     return float(norm)
 
 
+def ema_decay_at(step: int, decay: float) -> float:
+    """The EMA decay used after ``step``: ``decay``, ramped up from 0.1 as ``(1 + step) / (10 + step)`` so that early
+    averages are not dominated by the random initialisation (TensorFlow's ``num_updates`` rule)."""
+    return min(decay, (1 + step) / (10 + step))
+
+
 @torch.no_grad()
 def update_ema(ema: torch.nn.Module, module: torch.nn.Module, decay: float) -> None:
     """``ema = decay * ema + (1 - decay) * module`` for parameters; buffers (e.g. batch-norm statistics) copied."""
@@ -79,7 +85,7 @@ def train_loop(name: str, params: TrainingParams, state: TrainState, step_fn: Ca
                     group["lr"] = group["base_lr"] * factor
             losses = step_fn(step)
             for key, ema in state.ema.items():
-                update_ema(ema, state.modules[key], ema_decay)
+                update_ema(ema, state.modules[key], ema_decay_at(step, ema_decay))
             state.step = step + 1
             if state.step % params.log_every == 0 or state.step == params.steps:
                 row = {k: float(v) for k, v in losses.items()}

@@ -90,7 +90,7 @@ def save_video_model(generator: VideoGenerator, out_dir: Path, meta: dict[str, A
     write_model_folder(out_dir, FORMAT, FORMAT_VERSION, config, lat.state_dict())
 
 
-def _resolve(entry: dict[str, Any], folder: Path, what: str) -> Path:
+def resolve_referenced(entry: dict[str, Any], folder: Path, what: str) -> Path:
     """A referenced model folder, checked against its recorded sha256: its recorded path as given (relative to the
     working directory, e.g. ``models/stylegan3`` from the repository), or as a sibling of the video model folder."""
     for candidate in (Path(entry["path"]), folder.parent / Path(entry["path"]).name):
@@ -113,10 +113,10 @@ def from_contract(config: dict[str, Any], state: dict[str, Any], device: str = "
     latents = SoundToLatents(SoundEncoderParams(**config["encoder"]), RecurrentParams(**config["recurrent"]),
                              config["num_ws"], config["w_dim"], config["n_mels"], config["window_frames"])
     latents.load_state_dict(state)
-    G = models.load(_resolve(config["generator"], folder, "generator"), device=device)
+    G = models.load(resolve_referenced(config["generator"], folder, "generator"), device=device)
     inverter = None
     if config.get("inversion"):
-        inverter = models.load(_resolve(config["inversion"], folder, "inversion encoder"), device=device)
+        inverter = models.load(resolve_referenced(config["inversion"], folder, "inversion encoder"), device=device)
     return VideoGenerator(latents.to(device), G, inverter, MelParams(**config["mel"]), config["fps"],
                           config["window_seconds"], config["psi"])
 
