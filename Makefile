@@ -65,6 +65,8 @@ bench: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/cut_throughput.py
 
 clean-data:
+	rm -rf models/video checkpoints/video metrics/video_train.json plots/video
+	rm -rf reports/evaluate checkpoints/evaluate metrics/evaluate plots/evaluate
 	rm -rf models/audio checkpoints/audio metrics/audio_train.json plots/audio
 	rm -rf models/stylegan3 models/inversion checkpoints/inversion metrics/inversion_train.json plots/inversion
 	rm -rf data/vggsound/raw data/vggsound/clips data/vggsound/shards data/vggsound/card.json data/vggsound/card.md metrics/data_vggsound.json
