@@ -32,7 +32,7 @@ def demo_size_loader():
     from sound2video.video.params import RecurrentParams, SoundEncoderParams
 
     mel = MelParams(sample_rate=16000, clip_seconds=1.0, n_fft=1024, hop_length=320, n_mels=64, fmin=50, fmax=8000)
-    fx.MEL, fx.WINDOW = mel, 1.0   # the stand-in audio projections follow the demo's mel front-end
+    fx.MEL, fx.WINDOW = mel, 1.0  # the stand-in audio projections follow the demo's mel front-end
     base = fx.stub_loader()
 
     def load(video_dir, prompts, device):
@@ -40,9 +40,14 @@ def demo_size_loader():
         torch.manual_seed(0)
         G = Generator(GeneratorConfig.preset("T", 64, channel_base=1024, channel_max=32, z_dim=64, w_dim=64)).eval()
         n_mels, width = window_shape(mel, 1.0)
-        latents = SoundToLatents(SoundEncoderParams(width=16, blocks=[1, 1, 1, 1], sound_dim=64),
-                                 RecurrentParams(gru_layers=2, hidden=64, noise_dim=16), G.synthesis.num_ws,
-                                 G.w_dim, n_mels, width)
+        latents = SoundToLatents(
+            SoundEncoderParams(width=16, blocks=[1, 1, 1, 1], sound_dim=64),
+            RecurrentParams(gru_layers=2, hidden=64, noise_dim=16),
+            G.synthesis.num_ws,
+            G.w_dim,
+            n_mels,
+            width,
+        )
         models.video = VideoGenerator(latents, G, None, mel, 5.0, 1.0, 0.7)
         models.G = G
         return models
@@ -62,11 +67,21 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="s2v-bench-eval-") as tmp:
         t = Path(tmp)
-        params = EvaluateParams(cache_root=str(t / "cache"), threads=a.threads,
-                                traumerai={"steps": a.traumerai_steps, "batch_size": 4})
+        params = EvaluateParams(
+            cache_root=str(t / "cache"), threads=a.threads, traumerai={"steps": a.traumerai_steps, "batch_size": 4}
+        )
         start = time.monotonic()
-        run(params, Path(a.shards), Path(a.model or t / "none"), ROOT / "data" / "classes.csv", t / "metrics",
-            t / "plots", t / "report", t / "work", loader=load_models if a.model else demo_size_loader())
+        run(
+            params,
+            Path(a.shards),
+            Path(a.model or t / "none"),
+            ROOT / "data" / "classes.csv",
+            t / "metrics",
+            t / "plots",
+            t / "report",
+            t / "work",
+            loader=load_models if a.model else demo_size_loader(),
+        )
         print(json.dumps(json.loads((t / "work" / "timings.json").read_text()), indent=1))
         print(f"wall: {time.monotonic() - start:.1f} s")
 

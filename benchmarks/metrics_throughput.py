@@ -32,9 +32,29 @@ def make_shard(folder: Path, clips: int, size: str) -> Path:
     with wds.TarWriter(str(tar), mtime=0) as w:
         for i in range(clips):
             mp4 = folder / f"c{i}.mp4"
-            subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                            f"testsrc2=s={size}:r=30:d=1,hue=h={i * 15}", "-c:v", "libx264", "-preset", "veryfast",
-                            "-crf", "23", "-pix_fmt", "yuv420p", str(mp4)], check=True)
+            subprocess.run(
+                [
+                    "ffmpeg",
+                    "-nostdin",
+                    "-v",
+                    "error",
+                    "-y",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    f"testsrc2=s={size}:r=30:d=1,hue=h={i * 15}",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "veryfast",
+                    "-crf",
+                    "23",
+                    "-pix_fmt",
+                    "yuv420p",
+                    str(mp4),
+                ],
+                check=True,
+            )
             w.write({"__key__": f"c{i:04d}", "mp4": mp4.read_bytes(), "json": {"i": i}})
     return tar
 
@@ -64,7 +84,7 @@ def main() -> None:
         det_path = a.detector or str(save_tiny("i3d", tmp_path / "tiny.pt"))
         features = i3d_features_fn(load_torchscript(det_path, device=a.device).model, a.device)
         decoded = [decode_frames(item, 16) for item in iter_videos(str(tar))]
-        batches = [np.stack(decoded[i:i + a.batch_size]) for i in range(0, len(decoded), a.batch_size)]
+        batches = [np.stack(decoded[i : i + a.batch_size]) for i in range(0, len(decoded), a.batch_size)]
         features(batches[0])  # warm-up
         times: dict[str, list[float]] = {"predecoded": [], "streaming": []}
         for _ in range(a.repeats):
@@ -77,12 +97,20 @@ def main() -> None:
             times["streaming"].append(time.perf_counter() - t0)
             assert counts["used"] == a.clips
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(json.dumps({
-        "clips": a.clips, "clip": f"16 frames of {a.size}", "threads": a.threads, "device": a.device,
-        "detector": "tiny random I3D" if not a.detector else Path(a.detector).name,
-        "clips_per_second": {k: round(a.clips / v, 2) for k, v in med.items()},
-        "streaming_over_predecoded": round(med["streaming"] / med["predecoded"], 3),
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "clips": a.clips,
+                "clip": f"16 frames of {a.size}",
+                "threads": a.threads,
+                "device": a.device,
+                "detector": "tiny random I3D" if not a.detector else Path(a.detector).name,
+                "clips_per_second": {k: round(a.clips / v, 2) for k, v in med.items()},
+                "streaming_over_predecoded": round(med["streaming"] / med["predecoded"], 3),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 from http_range import serve  # noqa: E402
 from media import ffmpeg  # noqa: E402
+
 from sound2video.classes import ClassTable  # noqa: E402
 from sound2video.download.params import DownloadParams  # noqa: E402
 from sound2video.download.stage import run  # noqa: E402
@@ -28,10 +29,31 @@ from sound2video.download.stage import run  # noqa: E402
 
 def make_source(path: Path, seconds: float) -> None:
     """A 1280x720 30 fps H.264 + AAC video with a keyframe every 2 s (as streaming sites encode), index first."""
-    ffmpeg("-f", "lavfi", "-i", f"testsrc2=s=1280x720:r=30:d={seconds}", "-f", "lavfi",
-           "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}", "-c:v", "libx264", "-preset",
-           "ultrafast", "-crf", "28", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart",
-           str(path))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=s=1280x720:r=30:d={seconds}",
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=440:sample_rate=48000:duration={seconds}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-crf",
+        "28",
+        "-g",
+        "60",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-movflags",
+        "+faststart",
+        str(path),
+    )
 
 
 def main() -> None:
@@ -48,20 +70,36 @@ def main() -> None:
         server, base, sent = serve(www)
         pd.DataFrame({"u": [f"{base}/long.mp4"], "c": ["raining"]}).to_csv(tmp_path / "m.csv", index=False)
         results = {}
-        for mode, ranges in (("whole", None), ("ranged", {"clip_seconds": 10, "clips_per_video": a.clips,
-                                                          "margin_seconds": a.margin})):
+        for mode, ranges in (
+            ("whole", None),
+            ("ranged", {"clip_seconds": 10, "clips_per_video": a.clips, "margin_seconds": a.margin}),
+        ):
             p = DownloadParams.model_validate(
-                {"classes": ["raining"], "min_height": 720, "workers": 1, "retries": 0, "ranges": ranges,
-                 "source": {"kind": "authors_csv", "path": str(tmp_path / "m.csv"),
-                            "columns": {"url": "u", "label": "c"}}},
-                context={"known_classes": ClassTable.read(ROOT / "data" / "classes.csv").names})
+                {
+                    "classes": ["raining"],
+                    "min_height": 720,
+                    "workers": 1,
+                    "retries": 0,
+                    "ranges": ranges,
+                    "source": {
+                        "kind": "authors_csv",
+                        "path": str(tmp_path / "m.csv"),
+                        "columns": {"url": "u", "label": "c"},
+                    },
+                },
+                context={"known_classes": ClassTable.read(ROOT / "data" / "classes.csv").names},
+            )
             shutil.rmtree(tmp_path / "raw", ignore_errors=True)
             sent.clear()
             started = time.monotonic()
             row = run(p, ClassTable.read(ROOT / "data" / "classes.csv"), tmp_path / "raw").iloc[0]
-            results[mode] = {"status": row["status"], "bytes_sent": sum(sent.values()), "file_bytes": int(row["bytes"]),
-                             "bytes_per_kept_clip": round(sum(sent.values()) / a.clips),
-                             "seconds": round(time.monotonic() - started, 2)}
+            results[mode] = {
+                "status": row["status"],
+                "bytes_sent": sum(sent.values()),
+                "file_bytes": int(row["bytes"]),
+                "bytes_per_kept_clip": round(sum(sent.values()) / a.clips),
+                "seconds": round(time.monotonic() - started, 2),
+            }
         server.shutdown()
     results["video"] = {"minutes": a.minutes, "clips_kept": a.clips, "margin_seconds": a.margin}
     results["ratio_whole_over_ranged"] = round(results["whole"]["bytes_sent"] / results["ranged"]["bytes_sent"], 2)

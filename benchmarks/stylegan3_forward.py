@@ -62,14 +62,19 @@ def main() -> None:
         ws = G.mapping(torch.randn(batch, G.z_dim, device=a.device))
         modes = ["fp32", "tf32", "bf16"] if a.gpu_modes else ["fp32"]
         for mode in modes:
-            timed("fast", ws, mode)   # warm-up: builds the cached filter matrices
+            timed("fast", ws, mode)  # warm-up: builds the cached filter matrices
             fast, ref = [], []
             for _ in range(a.repeats):
                 if not a.no_reference and mode == "fp32":
                     ref.append(timed("reference", ws, mode))
                 fast.append(timed("fast", ws, mode))
-            row = {"config": f"{a.config}-{a.res}", "device": a.device, "mode": mode, "batch": batch,
-                   "fast_img_per_s": round(batch / statistics.median(fast), 4)}
+            row = {
+                "config": f"{a.config}-{a.res}",
+                "device": a.device,
+                "mode": mode,
+                "batch": batch,
+                "fast_img_per_s": round(batch / statistics.median(fast), 4),
+            }
             if ref:
                 row["reference_img_per_s"] = round(batch / statistics.median(ref), 4)
                 row["speedup"] = round(statistics.median(ref) / statistics.median(fast), 2)

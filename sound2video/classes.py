@@ -57,12 +57,14 @@ class ClassTable:
                 self._lookup.setdefault(normalise_label(label), c.name)
 
     @classmethod
-    def read(cls, path: str | Path = DEFAULT_CLASSES_CSV) -> "ClassTable":
+    def read(cls, path: str | Path = DEFAULT_CLASSES_CSV) -> ClassTable:
         """Read ours (with a header) or VGG-Sound's label table (``label,count,category``, no header)."""
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"class table {path} not found (expected a CSV with columns {', '.join(_REQUIRED)}"
-                                    " or VGG-Sound's label,count,category rows)")
+            raise FileNotFoundError(
+                f"class table {path} not found (expected a CSV with columns {', '.join(_REQUIRED)}"
+                " or VGG-Sound's label,count,category rows)"
+            )
         with open(path, newline="", encoding="utf-8") as f:
             rows = list(csv.reader(f))
         if rows and len(rows[0]) == 3 and rows[0][1].strip().isdigit():
@@ -70,30 +72,42 @@ class ClassTable:
         header = [h.strip() for h in rows[0]] if rows else []
         missing = [c for c in _REQUIRED if c not in header]
         if missing:
-            raise ValueError(f"class table {path} lacks columns {missing}; expected {list(_REQUIRED)} (or VGG-Sound's "
-                             "label,count,category rows without a header)")
-        records = [dict(zip(header, r)) for r in rows[1:] if any(v.strip() for v in r)]
-        return cls([
-            AVClass(
-                name=r["name"].strip(),
-                prompt=r["prompt"].strip(),
-                vggsound_label=r["vggsound_label"].strip(),
-                aliases=tuple(a.strip() for a in r["aliases"].split("|") if a.strip()),
-                search_query=r["search_query"].strip(),
+            raise ValueError(
+                f"class table {path} lacks columns {missing}; expected {list(_REQUIRED)} (or VGG-Sound's "
+                "label,count,category rows without a header)"
             )
-            for r in records
-        ])
+        records = [dict(zip(header, r)) for r in rows[1:] if any(v.strip() for v in r)]
+        return cls(
+            [
+                AVClass(
+                    name=r["name"].strip(),
+                    prompt=r["prompt"].strip(),
+                    vggsound_label=r["vggsound_label"].strip(),
+                    aliases=tuple(a.strip() for a in r["aliases"].split("|") if a.strip()),
+                    search_query=r["search_query"].strip(),
+                )
+                for r in records
+            ]
+        )
 
     @classmethod
-    def _from_vggsound_stat(cls, path: Path, rows: list[list[str]]) -> "ClassTable":
+    def _from_vggsound_stat(cls, path: Path, rows: list[list[str]]) -> ClassTable:
         """One class per VGG-Sound label, in the file's order: name = slug, prompt = label, aliases = none."""
         classes = []
         for n, r in enumerate(rows, start=1):
             if len(r) != 3 or not r[1].strip().isdigit():
                 raise ValueError(f"{path}: row {n}: expected label,count,category, got {r!r}")
             label = r[0].strip()
-            classes.append(AVClass(name=label_slug(label), prompt=label, vggsound_label=label, aliases=(),
-                                   search_query=label, expected=int(r[1])))
+            classes.append(
+                AVClass(
+                    name=label_slug(label),
+                    prompt=label,
+                    vggsound_label=label,
+                    aliases=(),
+                    search_query=label,
+                    expected=int(r[1]),
+                )
+            )
         return cls(classes)
 
     @property

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 
 def _params_check(a: argparse.Namespace) -> None:
@@ -76,8 +76,11 @@ def _audio_classify(a: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    p = argparse.ArgumentParser(prog="sound2video", description="Sound-guided semantic video generation: data "
-                                "pipeline and tools. Stages run through `dvc repro` (see README.md).")
+    p = argparse.ArgumentParser(
+        prog="sound2video",
+        description="Sound-guided semantic video generation: data "
+        "pipeline and tools. Stages run through `dvc repro` (see README.md).",
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -88,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.set_defaults(func=_params_check)
 
     prof = sub.add_parser("profile", help="list or switch profiles (configs/*.yaml)").add_subparsers(
-        dest="sub", required=True)
+        dest="sub", required=True
+    )
     pl = prof.add_parser("list", help="list the available profiles")
     pl.add_argument("--config-dir", default="configs")
     pl.set_defaults(func=_profile_list)
@@ -114,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     cl.set_defaults(func=_data_classes)
 
     audio = sub.add_parser("audio", help="the audio tower: embed or classify a sound").add_subparsers(
-        dest="sub", required=True)
+        dest="sub", required=True
+    )
     emb = audio.add_parser("embed", help="embed an audio file into CLIP space")
     emb.add_argument("file")
     emb.add_argument("--model", default="models/audio")

@@ -10,8 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from .classes import DEFAULT_CLASSES_CSV, ClassTable
 from .params_base import ParamsError
@@ -37,8 +36,13 @@ def datasets_of(data: dict[str, Any], path: str | Path = "params.yaml") -> list[
     return names
 
 
-def validate_section(data: dict[str, Any], section: str, dataset: str, path: str | Path = "params.yaml",
-                     classes_csv: str | Path = DEFAULT_CLASSES_CSV) -> Any:
+def validate_section(
+    data: dict[str, Any],
+    section: str,
+    dataset: str,
+    path: str | Path = "params.yaml",
+    classes_csv: str | Path = DEFAULT_CLASSES_CSV,
+) -> Any:
     """Validate the ``section.dataset`` block of already-loaded params; raises ParamsError naming the key."""
     path = Path(path)
     if section not in SECTIONS:
@@ -54,8 +58,7 @@ def validate_section(data: dict[str, Any], section: str, dataset: str, path: str
     return validate_block(data, section, SECTIONS[section], dataset, path, context)
 
 
-def load_section(path: str | Path, section: str, dataset: str,
-                 classes_csv: str | Path = DEFAULT_CLASSES_CSV) -> Any:
+def load_section(path: str | Path, section: str, dataset: str, classes_csv: str | Path = DEFAULT_CLASSES_CSV) -> Any:
     """Read ``path`` and return the validated model of one stage's block for one data set."""
     return validate_section(read_yaml(path), section, dataset, path, classes_csv)
 
@@ -66,8 +69,9 @@ def validate_all(path: str | Path, classes_csv: str | Path = DEFAULT_CLASSES_CSV
     single = PROJECT_WIDE
     unknown = sorted(set(data) - set(SECTIONS) - set(single) - TOP_LEVEL)
     if unknown:
-        raise ParamsError(f"{path}: unknown top-level key(s) {unknown}; "
-                          f"expected {sorted(set(SECTIONS) | set(single) | TOP_LEVEL)}")
+        raise ParamsError(
+            f"{path}: unknown top-level key(s) {unknown}; expected {sorted(set(SECTIONS) | set(single) | TOP_LEVEL)}"
+        )
     names = datasets_of(data, path)
     errors: list[str] = []
     extra_tables = sorted(set(data.get("label_tables") or {}) - set(names))

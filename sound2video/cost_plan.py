@@ -21,7 +21,7 @@ from .remote import is_url
 # one worker with ffmpeg using about 1.6 cores; the Python side adds 0.16 s per clip.
 CUT_REF_PIXEL_FRAMES = 1280 * 720 * 30 * 10
 CUT_REF_CPU_SECONDS = 1.6 / 0.136
-CUT_FIXED_CPU_SECONDS = 0.5          # probe, verify, scene detection, ffmpeg start-up
+CUT_FIXED_CPU_SECONDS = 0.5  # probe, verify, scene detection, ffmpeg start-up
 # Sizes (assumptions for real footage, stated in the table): H.264 at crf 23 ~ 0.1 bit per pixel, FLAC ~ 60 % of PCM.
 CLIP_VIDEO_BITS_PER_PIXEL = 0.1
 FLAC_RATIO = 0.6
@@ -50,11 +50,21 @@ def _items(params: DownloadParams, table: ClassTable) -> dict[str, Any]:
     if src.path and is_url(src.path) and src.kind != "local_folder":
         counts = _expected_rows(table, params.classes)
         if counts is None:
-            return {"rows": None, "per_class": {}, "rejected": None, "to_fetch": None,
-                    "counted_from": f"unknown until the download stage fetches {src.path}"}
+            return {
+                "rows": None,
+                "per_class": {},
+                "rejected": None,
+                "to_fetch": None,
+                "counted_from": f"unknown until the download stage fetches {src.path}",
+            }
         total = sum(counts.values())
-        return {"rows": total, "per_class": counts, "rejected": 0, "to_fetch": total,
-                "counted_from": "the label table's rows per label (the list itself is fetched by the download stage)"}
+        return {
+            "rows": total,
+            "per_class": counts,
+            "rejected": 0,
+            "to_fetch": total,
+            "counted_from": "the label table's rows per label (the list itself is fetched by the download stage)",
+        }
     from .sources import read_manifest
 
     manifest = read_manifest(params, table)
@@ -62,8 +72,14 @@ def _items(params: DownloadParams, table: ClassTable) -> dict[str, Any]:
     per_class = {c: int((manifest["label"] == c).sum()) for c in params.classes}
     per_class = {c: n for c, n in per_class.items() if n}
     splits = {str(k): int(v) for k, v in manifest["split"].value_counts().sort_index().items()}
-    return {"rows": int(len(manifest)), "per_class": per_class, "rejected": int(len(manifest) - len(valid)),
-            "to_fetch": int(len(valid)), "list_splits": splits, "counted_from": src.path or src.kind}
+    return {
+        "rows": int(len(manifest)),
+        "per_class": per_class,
+        "rejected": int(len(manifest) - len(valid)),
+        "to_fetch": int(len(valid)),
+        "list_splits": splits,
+        "counted_from": src.path or src.kind,
+    }
 
 
 def _clips_per_item(params: DownloadParams, cut: Any) -> tuple[int, float]:
@@ -94,11 +110,17 @@ def plan_dataset(data: dict[str, Any], name: str, validated: dict[str, Any], pat
     aac_bytes = int(cut.audio.aac_bitrate[:-1]) * 1000 / 8 * cut.clip_seconds
     clip_video = pixel_frames * CLIP_VIDEO_BITS_PER_PIXEL / 8 + aac_bytes
     clip_flac = cut.audio.sample_rate * cut.audio.channels * 2 * cut.clip_seconds * FLAC_RATIO
-    sample = clip_flac + (clip_video if shard.include_mp4 else 0) + shard.jpg_frames * cut.width * cut.height * \
-        JPEG_BYTES_PER_PIXEL
+    sample = (
+        clip_flac
+        + (clip_video if shard.include_mp4 else 0)
+        + shard.jpg_frames * cut.width * cut.height * JPEG_BYTES_PER_PIXEL
+    )
     network = params.source.kind not in ("synthetic", "local_folder")
-    raw_per_item = _source_bits_per_second(params.min_height) / 8 * seconds if network else \
-        (cut.width * cut.height * 0.05 / 8 * cut.fps * seconds if params.source.kind == "synthetic" else math.nan)
+    raw_per_item = (
+        _source_bits_per_second(params.min_height) / 8 * seconds
+        if network
+        else (cut.width * cut.height * 0.05 / 8 * cut.fps * seconds if params.source.kind == "synthetic" else math.nan)
+    )
     cut_cpu = CUT_FIXED_CPU_SECONDS + CUT_REF_CPU_SECONDS * pixel_frames / CUT_REF_PIXEL_FRAMES
 
     def total(per: float) -> float | None:
@@ -114,14 +136,16 @@ def plan_dataset(data: dict[str, Any], name: str, validated: dict[str, Any], pat
         "clips_per_item": clips_per_item,
         "expected_clips": clips,
         "disk_gb": {
-            "raw": None if to_fetch is None or raw_per_item != raw_per_item else
-            round(raw_per_item * to_fetch / 1e9, 2),
+            "raw": None
+            if to_fetch is None or raw_per_item != raw_per_item
+            else round(raw_per_item * to_fetch / 1e9, 2),
             "clips": total(clip_video + clip_flac),
             "shards": total(sample),
         },
         "cut_cpu_hours": None if clips is None else round(cut_cpu * clips / 3600, 2),
-        "splits": "the list's own (train/test), val from its train part" if shard.splits_from_source else
-        f"by source video {dict(shard.splits)}",
+        "splits": "the list's own (train/test), val from its train part"
+        if shard.splits_from_source
+        else f"by source video {dict(shard.splits)}",
         "needs": {"network": network, "gpu": False},
     }
 
@@ -133,21 +157,39 @@ def plan_models(validated: dict[str, Any]) -> list[dict[str, Any]]:
     if audio is not None:
         width = audio.encoder.width
         per_sample = AUDIO_SECONDS_PER_SAMPLE_W16 * (width / 16) ** 2
-        out.append({"stage": "train_audio", "dataset": audio.dataset, "steps": audio.steps,
-                    "batch_size": audio.batch_size,
-                    "cpu_hours": round(audio.steps * audio.batch_size * per_sample / 3600, 1),
-                    "needs": {"network": False, "gpu": "recommended"}})
+        out.append(
+            {
+                "stage": "train_audio",
+                "dataset": audio.dataset,
+                "steps": audio.steps,
+                "batch_size": audio.batch_size,
+                "cpu_hours": round(audio.steps * audio.batch_size * per_sample / 3600, 1),
+                "needs": {"network": False, "gpu": "recommended"},
+            }
+        )
     sg = validated.get("stylegan3")
     if sg is not None:
-        out.append({"stage": "stylegan3", "steps": 0, "cpu_hours": 0.1,
-                    "needs": {"network": sg.network is not None and is_url(sg.network), "gpu": False}})
+        out.append(
+            {
+                "stage": "stylegan3",
+                "steps": 0,
+                "cpu_hours": 0.1,
+                "needs": {"network": sg.network is not None and is_url(sg.network), "gpu": False},
+            }
+        )
     inv = validated.get("invert_lhq") or validated.get("train_inversion")
     if inv is not None:
         res = sg.random.resolution if sg is not None and sg.random is not None else 256
         per_image = STYLEGAN_SECONDS_PER_IMAGE_256 * (res / 256) ** 2 * 3
-        out.append({"stage": "train_inversion", "steps": inv.steps, "batch_size": inv.batch_size,
-                    "cpu_hours": round(inv.steps * inv.batch_size * per_image / 3600, 1),
-                    "needs": {"network": False, "gpu": "recommended"}})
+        out.append(
+            {
+                "stage": "train_inversion",
+                "steps": inv.steps,
+                "batch_size": inv.batch_size,
+                "cpu_hours": round(inv.steps * inv.batch_size * per_image / 3600, 1),
+                "needs": {"network": False, "gpu": "recommended"},
+            }
+        )
     return out
 
 
@@ -157,8 +199,13 @@ def build_plan(path: str | Path) -> dict[str, Any]:
     data = read_yaml(path)
     datasets = [plan_dataset(data, name, validated, path) for name in validated["datasets"]]
     models = plan_models(validated)
-    return {"profile": validated["profile"], "params": str(path), "datasets": datasets, "models": models,
-            "rates": "BENCHMARKS.md (2-vCPU machine); sizes assume real footage (H.264 crf 23 ~0.1 bit/pixel)"}
+    return {
+        "profile": validated["profile"],
+        "params": str(path),
+        "datasets": datasets,
+        "models": models,
+        "rates": "BENCHMARKS.md (2-vCPU machine); sizes assume real footage (H.264 crf 23 ~0.1 bit/pixel)",
+    }
 
 
 def resolve_profile(name_or_path: str, config_dir: str | Path = "configs") -> Path:
@@ -175,22 +222,47 @@ def _fmt(v: Any) -> str:
 
 def render_table(plan: dict[str, Any]) -> str:
     lines = [f"Plan for profile {plan['profile']!r} ({plan['params']})", ""]
-    head = ["data set", "source", "rows", "rejected", "to fetch", "clips", "raw GB", "clips GB", "shards GB",
-            "cut CPU h", "network"]
+    head = [
+        "data set",
+        "source",
+        "rows",
+        "rejected",
+        "to fetch",
+        "clips",
+        "raw GB",
+        "clips GB",
+        "shards GB",
+        "cut CPU h",
+        "network",
+    ]
     rows = []
     for d in plan["datasets"]:
         it = d["items"]
-        rows.append([d["dataset"], d["source"]["kind"], _fmt(it["rows"]), _fmt(it["rejected"]), _fmt(it["to_fetch"]),
-                     _fmt(d["expected_clips"]), _fmt(d["disk_gb"]["raw"]), _fmt(d["disk_gb"]["clips"]),
-                     _fmt(d["disk_gb"]["shards"]), _fmt(d["cut_cpu_hours"]), "yes" if d["needs"]["network"] else "no"])
+        rows.append(
+            [
+                d["dataset"],
+                d["source"]["kind"],
+                _fmt(it["rows"]),
+                _fmt(it["rejected"]),
+                _fmt(it["to_fetch"]),
+                _fmt(d["expected_clips"]),
+                _fmt(d["disk_gb"]["raw"]),
+                _fmt(d["disk_gb"]["clips"]),
+                _fmt(d["disk_gb"]["shards"]),
+                _fmt(d["cut_cpu_hours"]),
+                "yes" if d["needs"]["network"] else "no",
+            ]
+        )
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     for r in [head, ["-" * w for w in widths], *rows]:
         lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
     lines.append("")
     for d in plan["datasets"]:
         it = d["items"]
-        lines.append(f"{d['dataset']}: {d['classes']} classes from {d['label_table']}; rows counted from "
-                     f"{it['counted_from']}; splits {d['splits']}")
+        lines.append(
+            f"{d['dataset']}: {d['classes']} classes from {d['label_table']}; rows counted from "
+            f"{it['counted_from']}; splits {d['splits']}"
+        )
         if it.get("list_splits"):
             lines.append(f"  the list's splits: {it['list_splits']}")
         per = ", ".join(f"{c} {n}" for c, n in sorted(it["per_class"].items(), key=lambda kv: (-kv[1], kv[0])))
@@ -198,7 +270,9 @@ def render_table(plan: dict[str, Any]) -> str:
     lines.append("")
     for m in plan["models"]:
         extra = f", {m['steps']:,} steps x batch {m.get('batch_size', '-')}" if m["steps"] else ""
-        lines.append(f"{m['stage']}: ~{m['cpu_hours']} CPU hours at this machine's rates{extra}; GPU "
-                     f"{m['needs']['gpu'] or 'not needed'}; network {'yes' if m['needs']['network'] else 'no'}")
+        lines.append(
+            f"{m['stage']}: ~{m['cpu_hours']} CPU hours at this machine's rates{extra}; GPU "
+            f"{m['needs']['gpu'] or 'not needed'}; network {'yes' if m['needs']['network'] else 'no'}"
+        )
     lines += ["", f"Rates and sizes: {plan['rates']}."]
     return "\n".join(lines) + "\n"

@@ -122,4 +122,3 @@ def class_text_embeddings(clip: ClipModel, prompts: list[str], templates: list[s
         e = clip.embed_text([t.format(p) for t in templates]).mean(axis=0)
         rows.append(e / (np.linalg.norm(e) + 1e-12))
     return np.stack(rows).astype(np.float32)
-

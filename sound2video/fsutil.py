@@ -7,9 +7,10 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
@@ -72,7 +73,7 @@ def write_json_atomic(path: str | Path, obj: Any) -> None:
 PARQUET_CREATED_BY = b"sound2video"  # written instead of "parquet-cpp-arrow version X.Y.Z"
 
 
-def write_parquet_atomic(df: "Any", path: str | Path) -> None:
+def write_parquet_atomic(df: Any, path: str | Path) -> None:
     """Write a pandas DataFrame to parquet atomically, without the index, and without anything that names the
     installed library versions (pandas' and Arrow's schema metadata, the writer's ``created_by``), so the bytes depend
     on the rows only, not on the day the environment was installed."""
@@ -108,13 +109,13 @@ def _restamp_created_by(path: Path) -> None:
     if at < 0:
         return
     end = at + len(marker)
-    while end < len(footer) and footer[end:end + 1] in b"0123456789.-abcdefghijklmnopqrstuvwxyzSNAPHOT":
+    while end < len(footer) and footer[end : end + 1] in b"0123456789.-abcdefghijklmnopqrstuvwxyzSNAPHOT":
         end += 1
     old = footer[at:end]
     prefix = _varint(len(old))
-    if footer[at - len(prefix):at] != prefix:
+    if footer[at - len(prefix) : at] != prefix:
         return
-    new_footer = footer[:at - len(prefix)] + _varint(len(PARQUET_CREATED_BY)) + PARQUET_CREATED_BY + footer[end:]
+    new_footer = footer[: at - len(prefix)] + _varint(len(PARQUET_CREATED_BY)) + PARQUET_CREATED_BY + footer[end:]
     path.write_bytes(data[:start] + new_footer + len(new_footer).to_bytes(4, "little") + b"PAR1")
 
 

@@ -28,8 +28,14 @@ def inspect_tar(path: Path) -> dict[str, Any]:
                 classes[meta.get("class")] += 1
                 first_json = first_json or meta
     fields = Counter(ext for exts in keys.values() for ext in exts)
-    return {"path": str(path), "samples": len(keys), "member_bytes": size, "fields": dict(sorted(fields.items())),
-            "classes": dict(sorted(classes.items())), "first_sample": first_json}
+    return {
+        "path": str(path),
+        "samples": len(keys),
+        "member_bytes": size,
+        "fields": dict(sorted(fields.items())),
+        "classes": dict(sorted(classes.items())),
+        "first_sample": first_json,
+    }
 
 
 def inspect_ledger(path: Path) -> dict[str, Any]:
@@ -54,8 +60,13 @@ def inspect_dir(path: Path) -> dict[str, Any]:
         per_split: Counter = Counter()
         for s in data["shards"]:
             per_split[s["split"]] += s["samples"]
-        return {"path": str(path), "shards": len(data["shards"]), "samples": data["samples"],
-                "per_split": dict(per_split), "bytes": sum(s["bytes"] for s in data["shards"])}
+        return {
+            "path": str(path),
+            "shards": len(data["shards"]),
+            "samples": data["samples"],
+            "per_split": dict(per_split),
+            "bytes": sum(s["bytes"] for s in data["shards"]),
+        }
     ledgers = sorted(path.glob("*.parquet"))
     if ledgers:
         return inspect_ledger(ledgers[0])

@@ -7,7 +7,7 @@ from typing import ClassVar, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"   # a stage's torch device; auto = CUDA when available
+DEVICE_PATTERN = r"^(auto|cpu|cuda(:\d+)?)$"  # a stage's torch device; auto = CUDA when available
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 
 

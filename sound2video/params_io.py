@@ -44,8 +44,14 @@ def format_errors(path: Path, prefix: str, err: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def validate_block(data: dict[str, Any], section: str, cls: type[Block], dataset: str | None = None,
-                   path: str | Path = "params.yaml", context: dict[str, Any] | None = None) -> Block:
+def validate_block(
+    data: dict[str, Any],
+    section: str,
+    cls: type[Block],
+    dataset: str | None = None,
+    path: str | Path = "params.yaml",
+    context: dict[str, Any] | None = None,
+) -> Block:
     """Validate ``section`` (or ``section.dataset`` for per-data-set stages) of loaded params with ``cls``."""
     path = Path(path)
     block = data.get(section)
@@ -65,8 +71,9 @@ def validate_block(data: dict[str, Any], section: str, cls: type[Block], dataset
         raise ParamsError(format_errors(path, where, e)) from None
 
 
-def load_block(path: str | Path, section: str, cls: type[Block], dataset: str | None = None,
-               context: dict[str, Any] | None = None) -> Block:
+def load_block(
+    path: str | Path, section: str, cls: type[Block], dataset: str | None = None, context: dict[str, Any] | None = None
+) -> Block:
     """Read ``path`` and validate one stage's block with its own class (what a stage calls)."""
     return validate_block(read_yaml(path), section, cls, dataset, path, context)
 
@@ -75,6 +82,7 @@ def label_table_for(data: dict[str, Any], dataset: str, default: str | Path, pat
     """The class table of ``dataset``: ``label_tables.<dataset>`` when given, else ``default`` (data/classes.csv)."""
     tables = data.get("label_tables") or {}
     if not isinstance(tables, dict) or not all(isinstance(v, str) and v for v in tables.values()):
-        raise ParamsError(f"{path}: label_tables: expected a mapping of data set name -> class table path, "
-                          f"got {tables!r}")
+        raise ParamsError(
+            f"{path}: label_tables: expected a mapping of data set name -> class table path, got {tables!r}"
+        )
     return Path(tables.get(dataset, default))

@@ -14,8 +14,12 @@ def available(config_dir: Path = CONFIG_DIR) -> list[str]:
     return sorted(p.stem for p in config_dir.glob("*.yaml"))
 
 
-def use(name: str, params_path: Path = Path("params.yaml"), config_dir: Path = CONFIG_DIR,
-        classes_csv: Path = Path("data/classes.csv")) -> Path:
+def use(
+    name: str,
+    params_path: Path = Path("params.yaml"),
+    config_dir: Path = CONFIG_DIR,
+    classes_csv: Path = Path("data/classes.csv"),
+) -> Path:
     """Validate ``configs/<name>.yaml`` and copy it onto ``params.yaml`` (atomically)."""
     src = config_dir / f"{name}.yaml"
     if not src.is_file():

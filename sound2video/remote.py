@@ -24,8 +24,7 @@ def is_url(spec: str) -> bool:
     return urlparse(spec).scheme in ("http", "https")
 
 
-def resolve(spec: str, sha256: str | None = None, cache_dir: str | Path | None = None,
-            timeout: float = 60.0) -> Path:
+def resolve(spec: str, sha256: str | None = None, cache_dir: str | Path | None = None, timeout: float = 60.0) -> Path:
     """Return a local path for ``spec`` (a path or an http(s) URL), verifying ``sha256`` when given.
 
     URLs are downloaded once into the cache (named by the URL's hash), written atomically, and re-verified on use.

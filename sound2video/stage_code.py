@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import ast
 import re
-from functools import lru_cache
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
-from typing import Iterator
 
-ROOT = Path(__file__).resolve().parent.parent   # the repository (the folder holding the package)
+ROOT = Path(__file__).resolve().parent.parent  # the repository (the folder holding the package)
 PACKAGE = Path(__file__).resolve().parent.name
 
 
@@ -61,7 +61,7 @@ def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
         todo.extend(ast.iter_child_nodes(node))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _imported(path: Path) -> tuple[str, ...]:
     """Dotted names of everything ``path`` imports (top-level and function-level), relative imports resolved."""
     name = _module_name(path)
@@ -72,20 +72,23 @@ def _imported(path: Path) -> tuple[str, ...]:
             found += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                up = package.split(".")[:len(package.split(".")) - (node.level - 1)]
+                up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                 base = ".".join(up + ([node.module] if node.module else []))
             else:
                 base = node.module or ""
             found.append(base)
-            found += [f"{base}.{alias.name}" for alias in node.names]   # `from pkg import module`
+            found += [f"{base}.{alias.name}" for alias in node.names]  # `from pkg import module`
     return tuple(found)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lazy_targets(path: Path) -> tuple[str, ...]:
     """Modules a registry in ``path`` imports on demand, named by "package.module:function" strings."""
-    return tuple(node.value.partition(":")[0] for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and _LAZY_TARGET.match(node.value))
+    return tuple(
+        node.value.partition(":")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _LAZY_TARGET.match(node.value)
+    )
 
 
 def code_files(module: str) -> list[Path]:
@@ -162,7 +165,7 @@ def sync_dvc_yaml(path: Path) -> list[str]:
             item = stripped[2:].strip() if stripped.startswith("- ") else ""
             if stripped.startswith("#") or item.startswith(("stages/", f"{PACKAGE}/")):
                 if not inserted and stage is not None and stage in stages:
-                    indent = line[:len(line) - len(line.lstrip())]
+                    indent = line[: len(line) - len(line.lstrip())]
                     out += [f"{indent}- {d}" for d in dvc_deps(f"stages/{stage}.py")]
                     inserted = True
                 continue
@@ -177,7 +180,7 @@ def sync_dvc_yaml(path: Path) -> list[str]:
     return changed
 
 
-if __name__ == "__main__":   # python -m sound2video.stage_code: rewrite dvc.yaml's code deps from the imports
+if __name__ == "__main__":  # python -m sound2video.stage_code: rewrite dvc.yaml's code deps from the imports
     import sys
 
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "dvc.yaml"

@@ -19,5 +19,8 @@ if __name__ == "__main__":
     ap.add_argument("--metrics", required=True)
     ap.add_argument("--plots", required=True)
     a = ap.parse_args()
-    exit_with(lambda: stage.main(a.params, a.shards, a.generator, a.audio, a.inversion, a.out, a.checkpoints,
-                                 a.metrics, a.plots, a.classes))
+    exit_with(
+        lambda: stage.main(
+            a.params, a.shards, a.generator, a.audio, a.inversion, a.out, a.checkpoints, a.metrics, a.plots, a.classes
+        )
+    )

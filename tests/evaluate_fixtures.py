@@ -36,24 +36,33 @@ def make_shards(out: Path, per_class: dict[str, int] | None = None) -> Path:
 
     per_class = per_class or {"train": 2, "test": 1}
     out.mkdir(parents=True, exist_ok=True)
-    params = SyntheticParams(seed=5, duration_seconds=SECONDS, resolutions=[(192, 108)], fps=SRC_FPS,
-                             sample_rate=44100, crf=28)
+    params = SyntheticParams(
+        seed=5, duration_seconds=SECONDS, resolutions=[(192, 108)], fps=SRC_FPS, sample_rate=44100, crf=28
+    )
     index = 0
     for split, count in per_class.items():
         with tarfile.open(out / f"{split}-000000.tar", "w") as tf:
             for name in CLASSES:
-                for i in range(count):
+                for _i in range(count):
                     key = f"syn_{name}_{index:04d}_000"
                     index += 1
                     mp4 = out / f"{key}.mp4"
                     render_video(mp4, name, index, params)
                     flac_path = out / f"{key}.flac"
-                    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(mp4), "-vn", "-c:a", "flac",
-                                    str(flac_path)], check=True)
+                    subprocess.run(
+                        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(mp4), "-vn", "-c:a", "flac", str(flac_path)],
+                        check=True,
+                    )
                     flac = flac_path.read_bytes()
                     flac_path.unlink()
-                    meta = {"key": key, "class": name, "split": split, "start": 0.0, "end": SECONDS,
-                            "prompt": name.replace("_", " ")}
+                    meta = {
+                        "key": key,
+                        "class": name,
+                        "split": split,
+                        "start": 0.0,
+                        "end": SECONDS,
+                        "prompt": name.replace("_", " "),
+                    }
                     for ext, data in (("flac", flac), ("json", json.dumps(meta).encode()), ("mp4", mp4.read_bytes())):
                         info = tarfile.TarInfo(f"{key}.{ext}")
                         info.size = len(data)
@@ -72,11 +81,14 @@ def tiny_video(audio_mode: str = "every_step", seed: int = 0) -> VideoGenerator:
     G = tiny_generator()
     n_mels, width = window_shape(MEL, WINDOW)
     torch.manual_seed(seed)
-    latents = SoundToLatents(SoundEncoderParams(width=4, blocks=[1, 1, 1, 1], style_channels=8, sound_dim=8,
-                                                init_scale=1.0),
-                             RecurrentParams(gru_layers=1, hidden=8, noise_dim=4, init_scale=1.0,
-                                             audio_mode=audio_mode),
-                             G.synthesis.num_ws, G.w_dim, n_mels, width)
+    latents = SoundToLatents(
+        SoundEncoderParams(width=4, blocks=[1, 1, 1, 1], style_channels=8, sound_dim=8, init_scale=1.0),
+        RecurrentParams(gru_layers=1, hidden=8, noise_dim=4, init_scale=1.0, audio_mode=audio_mode),
+        G.synthesis.num_ws,
+        G.w_dim,
+        n_mels,
+        width,
+    )
     return VideoGenerator(latents, G, None, MEL, FPS, WINDOW, psi=0.7)
 
 
@@ -122,9 +134,16 @@ def stub_loader(calls: list | None = None):
         if calls is not None:
             calls.append(video_dir)
         video = tiny_video()
-        return EvalModels(video=video, G=video.G, clip=TinyClip(), text={n: text.get(n, text["other"])
-                                                                          for n in prompts},
-                          embed_windows=embed_windows, embed_audio=embed_audio, fingerprint="tiny-0",
-                          describe={"video": "tiny random (test)"}, offline=True)
+        return EvalModels(
+            video=video,
+            G=video.G,
+            clip=TinyClip(),
+            text={n: text.get(n, text["other"]) for n in prompts},
+            embed_windows=embed_windows,
+            embed_audio=embed_audio,
+            fingerprint="tiny-0",
+            describe={"video": "tiny random (test)"},
+            offline=True,
+        )
 
     return load

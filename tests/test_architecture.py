@@ -10,6 +10,7 @@ import yaml
 
 from sound2video.stage_code import ROOT, code_files
 
+
 def _stages() -> list[tuple[str, list[str]]]:
     """(stage name, code deps) for every stage of dvc.yaml, foreach stages included (one case per stage: the
     code deps of a foreach stage do not depend on the item)."""
@@ -26,16 +27,21 @@ def test_stage_deps_cover_the_code_it_imports(name: str, deps: list[str]) -> Non
     script = f"stages/{name}.py"
     assert script in deps, f"{name}: dvc.yaml deps lack its script {script}"
     covered = [ROOT / d for d in deps]
-    missing = [p.relative_to(ROOT).as_posix() for p in code_files(script)
-               if not any(p == c or c in p.parents for c in covered)]
+    missing = [
+        p.relative_to(ROOT).as_posix() for p in code_files(script) if not any(p == c or c in p.parents for c in covered)
+    ]
     assert not missing, f"{name}: dvc.yaml deps miss files the stage imports: {missing}"
 
 
 def test_code_files_follows_function_level_and_relative_imports() -> None:
     files = {p.relative_to(ROOT).as_posix() for p in code_files("sound2video.inversion.stage")}
     # imported inside main(): the generator loader, the LPIPS loader, the frozen CLIP
-    assert {"sound2video/models/stylegan3/checkpoint.py", "sound2video/metrics/image.py",
-            "sound2video/frozen_clip.py", "sound2video/training/loop.py"} <= files
+    assert {
+        "sound2video/models/stylegan3/checkpoint.py",
+        "sound2video/metrics/image.py",
+        "sound2video/frozen_clip.py",
+        "sound2video/training/loop.py",
+    } <= files
     assert "sound2video/audio/stage.py" not in files and all(Path(ROOT / f).is_file() for f in files)
 
 
@@ -52,6 +58,9 @@ def test_data_stages_do_not_depend_on_model_code() -> None:
     """A data stage reads its params through its own class, so editing a model's code or params never reruns it."""
     for stage in ("download", "cut", "shard"):
         files = {p.relative_to(ROOT).as_posix() for p in code_files(f"stages/{stage}.py")}
-        leaked = sorted(f for f in files if f.startswith(("sound2video/models", "sound2video/audio",
-                                                          "sound2video/inversion", "sound2video/video")))
+        leaked = sorted(
+            f
+            for f in files
+            if f.startswith(("sound2video/models", "sound2video/audio", "sound2video/inversion", "sound2video/video"))
+        )
         assert not leaked, f"{stage} depends on model code: {leaked}"

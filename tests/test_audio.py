@@ -10,10 +10,10 @@ import pytest
 import soundfile as sf
 import torch
 
-from sound2video.audio.params import AudioEncoderConfig
 from sound2video.audio.encoder import AudioEncoder
 from sound2video.audio.losses import LogitScale, class_info_nce, info_nce, spec_augment
 from sound2video.audio.mel import AudioError, MelParams, load_audio, log_mel
+from sound2video.audio.params import AudioEncoderConfig
 
 P = MelParams(sample_rate=16000, clip_seconds=1.0, n_fft=512, hop_length=160, n_mels=32, fmin=50, fmax=8000)
 
@@ -29,9 +29,9 @@ def test_info_nce_hand_computation():
     b = torch.tensor([[1.0, 0.0], [0.6, 0.8]])
     scale = torch.tensor(2.0)
     # logits = 2 * [[1, 0.6], [0, 0.8]]; rows: CE(row0, 0), CE(row1, 1); columns: CE(col0, 0), CE(col1, 1)
-    l = 2 * np.array([[1.0, 0.6], [0.0, 0.8]])
+    logits = 2 * np.array([[1.0, 0.6], [0.0, 0.8]])
     ce = lambda row, k: -row[k] + math.log(np.exp(row).sum())  # noqa: E731
-    expected = ((ce(l[0], 0) + ce(l[1], 1)) / 2 + (ce(l[:, 0], 0) + ce(l[:, 1], 1)) / 2) / 2
+    expected = ((ce(logits[0], 0) + ce(logits[1], 1)) / 2 + (ce(logits[:, 0], 0) + ce(logits[:, 1], 1)) / 2) / 2
     assert float(info_nce(a, b * 5, scale)) == pytest.approx(expected, rel=1e-6)  # scale-free in b
 
 
@@ -40,10 +40,10 @@ def test_class_info_nce_hand_computation():
     text = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     labels = torch.tensor([0, 0, 1])
     scale = torch.tensor(3.0)
-    l = 3 * audio.numpy() @ text.numpy().T  # (3 clips, 2 classes)
+    logits = 3 * audio.numpy() @ text.numpy().T  # (3 clips, 2 classes)
     lse = lambda v: math.log(np.exp(v).sum())  # noqa: E731
-    a2t = np.mean([lse(l[i]) - l[i, labels[i]] for i in range(3)])
-    col0, col1 = l[:, 0], l[:, 1]
+    a2t = np.mean([lse(logits[i]) - logits[i, labels[i]] for i in range(3)])
+    col0, col1 = logits[:, 0], logits[:, 1]
     t2a = (np.mean([lse(col0) - col0[0], lse(col0) - col0[1]]) + (lse(col1) - col1[2])) / 2
     assert float(class_info_nce(audio, text, labels, scale)) == pytest.approx((a2t + t2a) / 2, rel=1e-6)
 
@@ -75,8 +75,9 @@ def test_bad_audio_is_handled():
     assert odd_rate.shape == (16000,) and np.abs(odd_rate[:15000]).max() > 0.1
     with pytest.raises(AudioError, match="clip.flac: cannot decode audio"):
         load_audio(b"not audio at all", P, name="clip.flac")
-    stereo = load_audio(flac_bytes(np.stack([np.full(16000, 0.2), np.full(16000, 0.4)], 1).astype(np.float32), 16000),
-                        P)
+    stereo = load_audio(
+        flac_bytes(np.stack([np.full(16000, 0.2), np.full(16000, 0.4)], 1).astype(np.float32), 16000), P
+    )
     assert stereo.shape == (16000,) and abs(float(stereo.mean()) - 0.3) < 1e-3
 
 

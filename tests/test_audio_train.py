@@ -5,30 +5,37 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 
-from sound2video.audio.params import TrainAudioParams
 from sound2video.audio.data import Features
 from sound2video.audio.mel import MelParams, log_mel
 from sound2video.audio.model import save
+from sound2video.audio.params import TrainAudioParams
 from sound2video.audio.train import train
-from sound2video.training import batch_indices, lr_factor
 from sound2video.sources.synthetic import rng_for
 from sound2video.sources.synthetic_audio import render_audio
+from sound2video.training import batch_indices, lr_factor
 
 CLASSES = ["raining", "thunderstorm", "fire_crackling"]
 MEL = MelParams(sample_rate=16000, clip_seconds=1.0, n_fft=512, hop_length=160, n_mels=32, fmin=50, fmax=8000)
 
 
 def params(**over) -> TrainAudioParams:
-    base = dict(mel=MEL.model_dump(), encoder={"width": 8, "blocks": [1, 1], "embed_dim": 16}, steps=12,
-                batch_size=6, lr=3e-3, warmup_steps=2, checkpoint_every=4, log_every=2,
-                clip_model={"model": "tiny-clip", "pretrained": None, "config": "configs/clip/tiny-clip.json"})
+    base = dict(
+        mel=MEL.model_dump(),
+        encoder={"width": 8, "blocks": [1, 1], "embed_dim": 16},
+        steps=12,
+        batch_size=6,
+        lr=3e-3,
+        warmup_steps=2,
+        checkpoint_every=4,
+        log_every=2,
+        clip_model={"model": "tiny-clip", "pretrained": None, "config": "configs/clip/tiny-clip.json"},
+    )
     return TrainAudioParams.model_validate(base | over)
 
 
@@ -47,8 +54,9 @@ def feats() -> Features:
 
 @pytest.fixture(scope="module")
 def text() -> torch.Tensor:
-    return torch.nn.functional.normalize(torch.randn(len(CLASSES), 16, generator=torch.Generator().manual_seed(1)),
-                                         dim=-1)
+    return torch.nn.functional.normalize(
+        torch.randn(len(CLASSES), 16, generator=torch.Generator().manual_seed(1)), dim=-1
+    )
 
 
 def test_interrupted_then_resumed_equals_uninterrupted(feats, text, tmp_path):
@@ -67,12 +75,14 @@ def test_schedule_and_batches_are_functions_of_the_step():
     p = params(steps=100, warmup_steps=10, lr=1.0)
     assert lr_factor(0, p) == pytest.approx(0.1) and lr_factor(9, p) == pytest.approx(1.0) and lr_factor(99, p) < 0.01
     a, b = batch_indices(12, 6, 5, 0), batch_indices(12, 6, 5, 0)
-    assert torch.equal(a, b) and len(set(batch_indices(12, 6, 0, 0).tolist()) | set(batch_indices(12, 6, 1, 0).tolist())) == 12
+    assert (
+        torch.equal(a, b)
+        and len(set(batch_indices(12, 6, 0, 0).tolist()) | set(batch_indices(12, 6, 1, 0).tolist())) == 12
+    )
 
 
 def test_model_files_load_and_the_cli(feats, tmp_path, repo_root, monkeypatch):
-    from sound2video.frozen_clip import class_text_embeddings
-    from sound2video.frozen_clip import load_clip
+    from sound2video.frozen_clip import class_text_embeddings, load_clip
 
     monkeypatch.chdir(repo_root)
     p = params(steps=30)
@@ -100,24 +110,78 @@ def test_model_files_load_and_the_cli(feats, tmp_path, repo_root, monkeypatch):
     cfg = json.loads((tmp_path / "model" / "config.json").read_text())
     assert MelParams(**cfg["mel"]) == MEL  # mel params travel with the model
 
-    out = subprocess.run([sys.executable, "-m", "sound2video", "audio", "classify", str(tmp_path / "rain.flac"),
-                          "--labels", "rain,thunder,fire", "--model", str(tmp_path / "model")],
-                         capture_output=True, text=True, cwd=repo_root)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sound2video",
+            "audio",
+            "classify",
+            str(tmp_path / "rain.flac"),
+            "--labels",
+            "rain,thunder,fire",
+            "--model",
+            str(tmp_path / "model"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+    )
     assert out.returncode == 0, out.stderr
     rows = [line.split("\t") for line in out.stdout.strip().splitlines()]
     assert sorted(r[1] for r in rows) == ["fire", "rain", "thunder"]
     assert abs(sum(float(r[0]) for r in rows) - 1) < 1e-3 and float(rows[0][0]) >= float(rows[-1][0])
     # In a fresh process, with the prompts it was trained on, the tower must still pick the right class: this
     # needs the (randomly initialised, seeded) CLIP to be the same model in every process.
-    right = subprocess.run([sys.executable, "-m", "sound2video", "audio", "classify", str(tmp_path / "rain.flac"),
-                            "--labels", ",".join(CLASSES), "--model", str(tmp_path / "model")],
-                           capture_output=True, text=True, cwd=repo_root)
+    right = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sound2video",
+            "audio",
+            "classify",
+            str(tmp_path / "rain.flac"),
+            "--labels",
+            ",".join(CLASSES),
+            "--model",
+            str(tmp_path / "model"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+    )
     assert right.returncode == 0 and right.stdout.split("\n")[0].split("\t")[1] == "raining", right.stdout
-    emb = subprocess.run([sys.executable, "-m", "sound2video", "audio", "embed", str(tmp_path / "rain.flac"),
-                          "--model", str(tmp_path / "model")], capture_output=True, text=True, cwd=repo_root)
+    emb = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sound2video",
+            "audio",
+            "embed",
+            str(tmp_path / "rain.flac"),
+            "--model",
+            str(tmp_path / "model"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+    )
     assert emb.returncode == 0 and np.allclose(json.loads(emb.stdout), vec, atol=1e-5)
-    bad = subprocess.run([sys.executable, "-m", "sound2video", "audio", "embed", str(tmp_path / "none.flac"),
-                          "--model", str(tmp_path / "model")], capture_output=True, text=True, cwd=repo_root)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sound2video",
+            "audio",
+            "embed",
+            str(tmp_path / "none.flac"),
+            "--model",
+            str(tmp_path / "model"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+    )
     assert bad.returncode == 1 and "none.flac" in bad.stderr
 
 
@@ -143,8 +207,14 @@ def test_read_shards_in_memory_and_memory_mapped(tmp_path):
                 flacs[k] = buf.getvalue()
                 jpg = io.BytesIO()
                 Image.new("RGB", (32, 32), (int(k[1]) * 40, 0, 0)).save(jpg, "JPEG")
-                w.write({"__key__": k, "flac": buf.getvalue(), "frame0.jpg": jpg.getvalue(),
-                         "json": {"class": "raining" if k != "c3" else "thunderstorm"}})
+                w.write(
+                    {
+                        "__key__": k,
+                        "flac": buf.getvalue(),
+                        "frame0.jpg": jpg.getvalue(),
+                        "json": {"class": "raining" if k != "c3" else "thunderstorm"},
+                    }
+                )
         entries.append({"shard": shard, "samples": len(names)})
     (tmp_path / "index.json").write_text(json.dumps({"shards": entries}))
     shards = sorted(tmp_path.glob("train-*.tar"))

@@ -10,13 +10,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sound2video.metrics.av_align import (AUDIO_SAMPLE_RATE, av_align, av_align_score, audio_peaks,
-                                          flow_magnitudes, match_peaks, mean_score, video_peaks)
+from sound2video.metrics.av_align import (
+    AUDIO_SAMPLE_RATE,
+    audio_peaks,
+    av_align,
+    av_align_score,
+    flow_magnitudes,
+    match_peaks,
+    mean_score,
+    video_peaks,
+)
 
 FPS = 10
 
 
 # --- pure functions against hand computations ------------------------------------------------------------------
+
 
 def test_video_peaks_are_strict_local_maxima_at_or_above_the_threshold():
     m = [0.5, 0.0, 0.3, 0.0, 0.2, 0.2, 0.0, 0.09, 0.0, 0.1, 0.05, 0.7]
@@ -50,18 +59,19 @@ def test_score_is_intersection_over_union_and_the_empty_case_is_undefined():
 
 # --- synthetic videos with known onsets -------------------------------------------------------------------------
 
+
 def textured_frames(n: int, jumps: list[int], size: int = 64, shift: int = 6, seed: int = 0) -> np.ndarray:
     """A smooth random texture that stands still except for a horizontal jump of ``shift`` px at each frame in
     ``jumps`` (so the flow between frame j-1 and j is large exactly there)."""
     rng = np.random.default_rng(seed)
     big = rng.random((size // 4 + 8, size // 4 + 40, 3))
-    big = np.kron(big, np.ones((4, 4, 1)))            # blocky texture, then blurred by averaging shifts
+    big = np.kron(big, np.ones((4, 4, 1)))  # blocky texture, then blurred by averaging shifts
     big = sum(np.roll(np.roll(big, dy, 0), dx, 1) for dy in range(3) for dx in range(3)) / 9.0
     frames, offset = [], 0
     for i in range(n):
         if i in jumps:
             offset += shift
-        frames.append(big[:size, offset:offset + size])
+        frames.append(big[:size, offset : offset + size])
     return (np.stack(frames) * 255).round().astype(np.uint8)
 
 
@@ -69,10 +79,10 @@ def clicks(times: list[float], seconds: float, sr: int = 44100) -> np.ndarray:
     """Short decaying noise bursts at ``times`` over near silence."""
     rng = np.random.default_rng(1)
     wave = rng.normal(0, 1e-4, int(seconds * sr)).astype(np.float32)
-    burst = (rng.normal(0, 0.8, int(0.03 * sr)) * np.exp(-np.arange(int(0.03 * sr)) / (0.005 * sr)))
+    burst = rng.normal(0, 0.8, int(0.03 * sr)) * np.exp(-np.arange(int(0.03 * sr)) / (0.005 * sr))
     for t in times:
         s = int(t * sr)
-        wave[s:s + len(burst)] += burst.astype(np.float32)
+        wave[s : s + len(burst)] += burst.astype(np.float32)
     return wave
 
 
@@ -80,8 +90,8 @@ def test_known_onsets_give_the_hand_computed_score():
     # video: jumps at frames 5, 15, 20 (0.5 s, 1.5 s, 2.0 s); sound: clicks at 0.5, 1.5, 2.5 s
     frames = textured_frames(30, jumps=[5, 15, 20])
     mags = flow_magnitudes(frames)
-    assert mags[0] == mags[1]                               # the first frame repeats the first pair
-    assert set(np.flatnonzero(mags > 1.0)) == {5, 15, 20}   # motion only at the jumps
+    assert mags[0] == mags[1]  # the first frame repeats the first pair
+    assert set(np.flatnonzero(mags > 1.0)) == {5, 15, 20}  # motion only at the jumps
     assert video_peaks(mags, FPS) == pytest.approx([0.5, 1.5, 2.0])
     wave = clicks([0.5, 1.5, 2.5], 3.0)
     a = audio_peaks(wave, 44100)
@@ -107,6 +117,7 @@ def test_flow_needs_two_rgb_frames():
 
 # --- agreement with a re-implementation of the reference's steps on real-looking clips ----------------------------
 
+
 def reference_av_align(video: Path, audio_wav: Path) -> tuple[float | None, list[float], list[float]]:
     """The reference's steps written out plainly: OpenCV reads the mp4 (BGR), librosa.load reads the sound."""
     import cv2
@@ -129,8 +140,7 @@ def reference_av_align(video: Path, audio_wav: Path) -> tuple[float | None, list
         return np.mean(mag)
 
     traj = [flow(frames[0], frames[1])] + [flow(frames[i - 1], frames[i]) for i in range(1, len(frames))]
-    vpeaks = [i / fps for i in range(1, len(traj) - 1)
-              if traj[i - 1] < traj[i] > traj[i + 1] and traj[i] >= 0.1]
+    vpeaks = [i / fps for i in range(1, len(traj) - 1) if traj[i - 1] < traj[i] > traj[i + 1] and traj[i] >= 0.1]
     y, sr = librosa.load(str(audio_wav))
     env = librosa.onset.onset_strength(y=y, sr=sr)
     apeaks = list(librosa.frames_to_time(librosa.onset.onset_detect(onset_envelope=env, sr=sr), sr=sr))
@@ -146,8 +156,11 @@ def reference_av_align(video: Path, audio_wav: Path) -> tuple[float | None, list
 
 
 def decode_rgb(path: Path, w: int, h: int) -> np.ndarray:
-    r = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24",
-                        "pipe:1"], capture_output=True, check=True)
+    r = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
+        capture_output=True,
+        check=True,
+    )
     return np.frombuffer(r.stdout, np.uint8).reshape(-1, h, w, 3)
 
 
@@ -162,14 +175,15 @@ def test_agrees_with_the_reference_steps_on_synthetic_clips(tmp_path, name, inde
     mp4 = tmp_path / f"{name}.mp4"
     render_video(mp4, name, index, params)
     wav = tmp_path / f"{name}.wav"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(mp4), "-vn", "-c:a", "pcm_f32le", str(wav)],
-                   check=True)
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(mp4), "-vn", "-c:a", "pcm_f32le", str(wav)], check=True
+    )
     want, want_a, want_v = reference_av_align(mp4, wav)
     ours = av_align(decode_rgb(mp4, w, h), FPS, decode_audio(mp4, 44100), 44100)
     assert len(ours.audio_peaks) == len(want_a) and np.allclose(ours.audio_peaks, want_a, atol=1e-6)
     assert ours.video_peaks == pytest.approx(want_v)
     assert want is not None and ours.score == pytest.approx(want)
-    assert len(want_a) > 0 and len(want_v) > 0                   # the comparison is not vacuous
+    assert len(want_a) > 0 and len(want_v) > 0  # the comparison is not vacuous
 
 
 def test_sample_rate_is_librosas_default():

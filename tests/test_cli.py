@@ -21,9 +21,11 @@ def test_help_lists_commands(repo_root):
 
 
 def test_cli_start_imports_no_heavy_library(repo_root):
-    code = ("import sys; from sound2video import cli; cli.build_parser(); "
-            "heavy = [m for m in ('torch', 'open_clip', 'pandas', 'librosa', 'scenedetect', 'yt_dlp', 'cv2') "
-            "if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys; from sound2video import cli; cli.build_parser(); "
+        "heavy = [m for m in ('torch', 'open_clip', 'pandas', 'librosa', 'scenedetect', 'yt_dlp', 'cv2') "
+        "if m in sys.modules]; print(heavy)"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo_root)
     assert r.stdout.strip() == "[]"
 
@@ -49,9 +51,13 @@ def test_data_inspect_tar_and_missing(tmp_path, repo_root):
     assert out["classes"] == {"raining": 3}
     missing = run_cli("data", "inspect", str(tmp_path / "nope.tar"), cwd=repo_root)
     assert missing.returncode == 1 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
-    debug = subprocess.run([sys.executable, "-m", "sound2video", "data", "inspect", str(tmp_path / "nope.tar")],
-                           capture_output=True, text=True, cwd=repo_root,
-                           env={**__import__("os").environ, "SOUND2VIDEO_LOG": "DEBUG"})
+    debug = subprocess.run(
+        [sys.executable, "-m", "sound2video", "data", "inspect", str(tmp_path / "nope.tar")],
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+        env={**__import__("os").environ, "SOUND2VIDEO_LOG": "DEBUG"},
+    )
     assert debug.returncode == 1 and "Traceback" in debug.stderr
 
 

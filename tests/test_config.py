@@ -49,26 +49,55 @@ def test_paper_profile_matches_the_paper():
     assert vgg.source.kind == "vggsound_csv" and vgg.source.use_ranges and p["cut"]["vggsound"].clips_per_video == 1
 
 
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda d: d["cut"]["landscape"].update(fpz=30), r"cut\.landscape\.fpz: unknown key"),
-    (lambda d: d["cut"]["landscape"].update(fps="thirty"), r"cut\.landscape\.fps: .*integer.*'thirty'"),
-    (lambda d: d["cut"]["landscape"].update(clip_seconds=-10), r"cut\.landscape\.clip_seconds: .*greater than 0.*-10"),
-    (lambda d: d["cut"]["vggsound"].update(workers=0), r"cut\.vggsound\.workers: .*greater than or equal to 1"),
-    (lambda d: d["download"]["landscape"].update(workers=0), r"download\.landscape\.workers: .*greater than or equal to 1"),
-    (lambda d: d["download"]["landscape"].update(classes=["raining", "lava_lamp"]), r"download\.landscape\.classes: .*unknown class.*lava_lamp"),
-    (lambda d: d["download"]["landscape"]["source"].update(kind="torrent"), r"download\.landscape\.source\.kind: .*'synthetic'"),
-    (lambda d: d["download"]["landscape"]["source"]["synthetic"].update(duration_seconds=-1),
-     r"download\.landscape\.source\.synthetic\.duration_seconds: .*greater than 0"),
-    (lambda d: d["cut"]["landscape"].update(clip_seconds=1.05), r"cut\.landscape: .*whole number of frames"),
-    (lambda d: d["cut"]["landscape"]["scene"].update(policy="ignore"), r"cut\.landscape\.scene\.policy: .*'flag' or 'drop'"),
-    (lambda d: d["shard"]["landscape"].update(splits={"train": 0.5, "val": 0.1}), r"shard\.landscape\.splits: .*sum to 1"),
-    (lambda d: d.update(extra_section={}), r"unknown top-level key\(s\) \['extra_section'\]"),
-    (lambda d: d["shard"].pop("vggsound"), r"shard\.vggsound is missing; shard has \['landscape'\]"),
-    (lambda d: d.update(datasets=["landscape", "Bad Name"]), r"datasets: names must be unique"),
-    (lambda d: d["cut"].update(extra_set=d["cut"]["landscape"]), r"cut: blocks \['extra_set'\] are not in datasets"),
-    (lambda d: d["shard"]["vggsound"].update(include_mp4=False, jpg_frames=0), r"shard\.vggsound: .*needs pictures"),
-    (lambda d: d["download"]["landscape"].update(rate_limit="fast"), r"download\.landscape\.rate_limit: .*'5M'"),
-])
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda d: d["cut"]["landscape"].update(fpz=30), r"cut\.landscape\.fpz: unknown key"),
+        (lambda d: d["cut"]["landscape"].update(fps="thirty"), r"cut\.landscape\.fps: .*integer.*'thirty'"),
+        (
+            lambda d: d["cut"]["landscape"].update(clip_seconds=-10),
+            r"cut\.landscape\.clip_seconds: .*greater than 0.*-10",
+        ),
+        (lambda d: d["cut"]["vggsound"].update(workers=0), r"cut\.vggsound\.workers: .*greater than or equal to 1"),
+        (
+            lambda d: d["download"]["landscape"].update(workers=0),
+            r"download\.landscape\.workers: .*greater than or equal to 1",
+        ),
+        (
+            lambda d: d["download"]["landscape"].update(classes=["raining", "lava_lamp"]),
+            r"download\.landscape\.classes: .*unknown class.*lava_lamp",
+        ),
+        (
+            lambda d: d["download"]["landscape"]["source"].update(kind="torrent"),
+            r"download\.landscape\.source\.kind: .*'synthetic'",
+        ),
+        (
+            lambda d: d["download"]["landscape"]["source"]["synthetic"].update(duration_seconds=-1),
+            r"download\.landscape\.source\.synthetic\.duration_seconds: .*greater than 0",
+        ),
+        (lambda d: d["cut"]["landscape"].update(clip_seconds=1.05), r"cut\.landscape: .*whole number of frames"),
+        (
+            lambda d: d["cut"]["landscape"]["scene"].update(policy="ignore"),
+            r"cut\.landscape\.scene\.policy: .*'flag' or 'drop'",
+        ),
+        (
+            lambda d: d["shard"]["landscape"].update(splits={"train": 0.5, "val": 0.1}),
+            r"shard\.landscape\.splits: .*sum to 1",
+        ),
+        (lambda d: d.update(extra_section={}), r"unknown top-level key\(s\) \['extra_section'\]"),
+        (lambda d: d["shard"].pop("vggsound"), r"shard\.vggsound is missing; shard has \['landscape'\]"),
+        (lambda d: d.update(datasets=["landscape", "Bad Name"]), r"datasets: names must be unique"),
+        (
+            lambda d: d["cut"].update(extra_set=d["cut"]["landscape"]),
+            r"cut: blocks \['extra_set'\] are not in datasets",
+        ),
+        (
+            lambda d: d["shard"]["vggsound"].update(include_mp4=False, jpg_frames=0),
+            r"shard\.vggsound: .*needs pictures",
+        ),
+        (lambda d: d["download"]["landscape"].update(rate_limit="fast"), r"download\.landscape\.rate_limit: .*'5M'"),
+    ],
+)
 def test_bad_params_name_the_key(tmp_path, demo, mutate, expected):
     data = copy.deepcopy(demo)
     mutate(data)
@@ -88,7 +117,20 @@ def test_stage_refuses_bad_params_before_work(tmp_path, demo, repo_root):
     demo["download"]["landscape"]["workers"] = 0
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(demo))
     out = tmp_path / "raw"
-    r = subprocess.run([sys.executable, "stages/download.py", "--params", str(tmp_path / "p.yaml"), "--dataset",
-                        "landscape", "--out", str(out)], cwd=repo_root, capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "stages/download.py",
+            "--params",
+            str(tmp_path / "p.yaml"),
+            "--dataset",
+            "landscape",
+            "--out",
+            str(out),
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and "download.landscape.workers" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()

@@ -6,18 +6,33 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from media import (
+    counted_video_frames,
+    decoded_audio_samples,
+    make_scene_cut,
+    make_vfr,
+    make_video,
+    probe_json,
+    truncate,
+)
 
-from media import (counted_video_frames, decoded_audio_samples, make_scene_cut, make_vfr, make_video, probe_json,
-                   truncate)
+from sound2video.cut.params import CutParams
 from sound2video.cut.plan import Unclippable, plan_clips
 from sound2video.cut.stage import run
 from sound2video.cut.transcode import build_command
-from sound2video.cut.params import CutParams
 from sound2video.fsutil import sha256_file
 from sound2video.media.probe import probe
 
-PARAMS = dict(clip_seconds=1, clips_per_video=2, width=1280, height=720, fps=10,
-              video={"preset": "ultrafast", "crf": 30}, audio={"sample_rate": 16000, "channels": 2}, workers=2)
+PARAMS = dict(
+    clip_seconds=1,
+    clips_per_video=2,
+    width=1280,
+    height=720,
+    fps=10,
+    video={"preset": "ultrafast", "crf": 30},
+    audio={"sample_rate": 16000, "channels": 2},
+    workers=2,
+)
 
 
 def params(**over) -> CutParams:
@@ -25,8 +40,18 @@ def params(**over) -> CutParams:
 
 
 def downloads_for(folder: Path) -> pd.DataFrame:
-    rows = [{"id": f.stem, "url": f"file://{f}", "class": "raining", "source_kind": "local_folder", "status": "ok",
-             "path": f.name, "sha256": sha256_file(f)} for f in sorted(folder.glob("*.mp4"))]
+    rows = [
+        {
+            "id": f.stem,
+            "url": f"file://{f}",
+            "class": "raining",
+            "source_kind": "local_folder",
+            "status": "ok",
+            "path": f.name,
+            "sha256": sha256_file(f),
+        }
+        for f in sorted(folder.glob("*.mp4"))
+    ]
     return pd.DataFrame(rows)
 
 
@@ -74,12 +99,15 @@ def _rows(ledger: pd.DataFrame, video: str) -> list[dict]:
     return ledger[ledger["video_id"] == video].sort_values("clip_index").to_dict("records")
 
 
-@pytest.mark.parametrize("video, reason", [
-    ("no_audio", "no_audio_stream"),
-    ("small_640x360", "needs_upscale"),
-    ("portrait_1080x1920", "needs_upscale"),
-    ("too_short", "too_short"),
-])
+@pytest.mark.parametrize(
+    "video, reason",
+    [
+        ("no_audio", "no_audio_stream"),
+        ("small_640x360", "needs_upscale"),
+        ("portrait_1080x1920", "needs_upscale"),
+        ("too_short", "too_short"),
+    ],
+)
 def test_sources_rejected_with_reason(clipped, video, reason):
     ledger, _, _ = clipped
     rows = _rows(ledger, video)
@@ -220,9 +248,19 @@ def test_transport_stream_whose_resolution_changes_gives_every_clip(tmp_path):
     (src / "res_change.ts").write_bytes(b"".join(halves))
     assert probe(src / "res_change.ts").duration < 13  # the trap: the reported duration is one half's
     p = params(clip_seconds=10, clips_per_video=10, placement="spread", fps=10)
-    downloads = pd.DataFrame([{"id": "res_change", "url": "res_change.ts", "class": "raining",
-                               "source_kind": "local_folder", "status": "ok", "path": "res_change.ts",
-                               "sha256": sha256_file(src / "res_change.ts")}])
+    downloads = pd.DataFrame(
+        [
+            {
+                "id": "res_change",
+                "url": "res_change.ts",
+                "class": "raining",
+                "source_kind": "local_folder",
+                "status": "ok",
+                "path": "res_change.ts",
+                "sha256": sha256_file(src / "res_change.ts"),
+            }
+        ]
+    )
     out = tmp_path / "clips"
     ledger = run(p, downloads, src, out)
     ok = ledger[ledger["status"] == "ok"].sort_values("clip_index")

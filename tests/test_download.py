@@ -12,14 +12,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from media import ffmpeg, make_video
+
 from sound2video.classes import ClassTable
 from sound2video.download.params import DownloadParams
 from sound2video.download.stage import LEDGER_COLUMNS, PARTIAL_DIR, DownloadStageError, run
-from sound2video.sources.ytdlp import classify_error, parse_rate
 from sound2video.fsutil import sha256_file
 from sound2video.media.probe import probe
+from sound2video.sources.ytdlp import classify_error, parse_rate
 
 
 def serve_mp4(root: Path, name: str, size=(1280, 720), seconds=3.0) -> Path:
@@ -36,12 +36,47 @@ def serve_hls_ladder(root: Path) -> Path:
     d = root / "hls"
     d.mkdir()
     ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=10:d=4", "-f", "lavfi", "-i", "sine=f=440:d=4",
-        "-filter_complex", "[0:v]split=2[a][b];[b]scale=640:360[b2]",
-        "-map", "[a]", "-map", "[b2]", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast",
-        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:v:0", "1500k", "-b:v:1", "500k", "-b:a", "128k",
-        "-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod", "-master_pl_name", "master.m3u8",
-        "-var_stream_map", "v:0,agroup:aud v:1,agroup:aud a:0,agroup:aud", str(d / "out_%v.m3u8"),
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=1280x720:r=10:d=4",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=f=440:d=4",
+        "-filter_complex",
+        "[0:v]split=2[a][b];[b]scale=640:360[b2]",
+        "-map",
+        "[a]",
+        "-map",
+        "[b2]",
+        "-map",
+        "1:a",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:v:0",
+        "1500k",
+        "-b:v:1",
+        "500k",
+        "-b:a",
+        "128k",
+        "-f",
+        "hls",
+        "-hls_time",
+        "2",
+        "-hls_playlist_type",
+        "vod",
+        "-master_pl_name",
+        "master.m3u8",
+        "-var_stream_map",
+        "v:0,agroup:aud v:1,agroup:aud a:0,agroup:aud",
+        str(d / "out_%v.m3u8"),
     )
     return d / "master.m3u8"
 
@@ -55,8 +90,12 @@ def params_for(manifest: Path, **overrides) -> DownloadParams:
     data = {
         "classes": ["raining", "thunderstorm"],
         "source": {"kind": "authors_csv", "path": str(manifest), "columns": {"url": "link", "label": "category"}},
-        "retries": 0, "fragment_retries": 0, "extractor_retries": 0, "socket_timeout": 10,
-        "workers": 2, "min_success_ratio": 0.5,
+        "retries": 0,
+        "fragment_retries": 0,
+        "extractor_retries": 0,
+        "socket_timeout": 10,
+        "workers": 2,
+        "min_success_ratio": 0.5,
     }
     data.update(overrides)
     return DownloadParams.model_validate(data, context={"known_classes": ClassTable.read().names})
@@ -71,11 +110,14 @@ def test_direct_hls_and_404(http_root, tmp_path):
     root, base = http_root
     direct = serve_mp4(root, "direct_rain.mp4")
     serve_hls_ladder(root)
-    manifest = write_manifest(tmp_path / "DATASET.csv", [
-        (f"{base}/direct_rain.mp4", "raining"),
-        (f"{base}/hls/master.m3u8", "thunder"),  # a VGG-Sound style label, resolved through the class table
-        (f"{base}/gone.mp4", "raining"),
-    ])
+    manifest = write_manifest(
+        tmp_path / "DATASET.csv",
+        [
+            (f"{base}/direct_rain.mp4", "raining"),
+            (f"{base}/hls/master.m3u8", "thunder"),  # a VGG-Sound style label, resolved through the class table
+            (f"{base}/gone.mp4", "raining"),
+        ],
+    )
     out = tmp_path / "raw"
     ledger = run(params_for(manifest), ClassTable.read(), out)
 
@@ -119,11 +161,18 @@ def test_below_min_height_is_rejected_and_rerun_skips_ok(http_root, tmp_path):
 def test_ranges_cut_exact_segment(http_root, tmp_path):
     root, base = http_root
     serve_mp4(root, "long.mp4", seconds=4)
-    pd.DataFrame({"u": [f"{base}/long.mp4"], "c": ["raining"], "s": [0.5], "e": [2.5]}).to_csv(tmp_path / "m.csv",
-                                                                                             index=False)
-    params = params_for(tmp_path / "m.csv", source={
-        "kind": "authors_csv", "path": str(tmp_path / "m.csv"), "use_ranges": True,
-        "columns": {"url": "u", "label": "c", "start": "s", "end": "e"}})
+    pd.DataFrame({"u": [f"{base}/long.mp4"], "c": ["raining"], "s": [0.5], "e": [2.5]}).to_csv(
+        tmp_path / "m.csv", index=False
+    )
+    params = params_for(
+        tmp_path / "m.csv",
+        source={
+            "kind": "authors_csv",
+            "path": str(tmp_path / "m.csv"),
+            "use_ranges": True,
+            "columns": {"url": "u", "label": "c", "start": "s", "end": "e"},
+        },
+    )
     row = run(params, ClassTable.read(), tmp_path / "raw").iloc[0]
     assert row["status"] == "ok" and row["id"].endswith("_000000500ms")
     info = probe(tmp_path / "raw" / row["path"])
@@ -132,10 +181,20 @@ def test_ranges_cut_exact_segment(http_root, tmp_path):
 
 def test_success_ratio_failure_keeps_ledger(http_root, tmp_path):
     _, base = http_root
-    manifest = write_manifest(tmp_path / "m.csv", [(f"{base}/a.mp4", "raining"), (f"{base}/b.mp4", "raining"),
-                                                   ("not a url", "raining"), (f"{base}/c.mp4", "no such class")])
+    manifest = write_manifest(
+        tmp_path / "m.csv",
+        [
+            (f"{base}/a.mp4", "raining"),
+            (f"{base}/b.mp4", "raining"),
+            ("not a url", "raining"),
+            (f"{base}/c.mp4", "no such class"),
+        ],
+    )
     out = tmp_path / "raw"
-    with pytest.raises(DownloadStageError, match=r"(?s)0 of 4 items succeeded.*2 x unavailable: ERROR: \[generic\] Unable to download webpage: HTTP Error 404"):
+    with pytest.raises(
+        DownloadStageError,
+        match=r"(?s)0 of 4 items succeeded.*2 x unavailable: ERROR: \[generic\] Unable to download webpage: HTTP Error 404",
+    ):
         run(params_for(manifest), ClassTable.read(), out)
     ledger = pd.read_parquet(out / "ledger.parquet").set_index("url")
     assert ledger.loc["not a url", "status"] == "rejected" and "not a URL" in ledger.loc["not a url", "reason"]
@@ -149,16 +208,38 @@ def test_killed_run_leaves_no_partial_file_and_rerun_completes(http_root, tmp_pa
     for n in names:
         serve_mp4(root, n, seconds=4)
     manifest = write_manifest(tmp_path / "m.csv", [(f"{base}/slow/{n}", "raining") for n in names])
-    params = {"profile": "test", "datasets": ["landscape"], "download": {"landscape": {
-        "classes": ["raining"], "source": {"kind": "authors_csv", "path": str(manifest),
-                                           "columns": {"url": "link", "label": "category"}},
-        "workers": 1, "retries": 0, "socket_timeout": 10}}}
+    params = {
+        "profile": "test",
+        "datasets": ["landscape"],
+        "download": {
+            "landscape": {
+                "classes": ["raining"],
+                "source": {
+                    "kind": "authors_csv",
+                    "path": str(manifest),
+                    "columns": {"url": "link", "label": "category"},
+                },
+                "workers": 1,
+                "retries": 0,
+                "socket_timeout": 10,
+            }
+        },
+    }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     out = tmp_path / "raw"
-    cmd = [sys.executable, "stages/download.py", "--params", str(tmp_path / "params.yaml"), "--dataset", "landscape",
-           "--out", str(out)]
-    proc = subprocess.Popen(cmd, cwd=repo_root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "stages/download.py",
+        "--params",
+        str(tmp_path / "params.yaml"),
+        "--dataset",
+        "landscape",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=repo_root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     # Wait until one item is complete and the next one is half-way through its download.
     while time.monotonic() < deadline:
@@ -198,16 +279,19 @@ class _Wrapped(Exception):
         self.exc_info = (type(cause), cause, None)
 
 
-@pytest.mark.parametrize("exc, status", [
-    (_Wrapped("ERROR: HTTP Error 429: Too Many Requests", _Cause("429", status=429)), "transient"),
-    (_Wrapped("ERROR: HTTP Error 404: Not Found", _Cause("404", status=404)), "unavailable"),
-    (_Wrapped("ERROR: [youtube] x: Video unavailable", _Cause("Video unavailable", expected=True)), "unavailable"),
-    (_Wrapped("ERROR: [youtube] x: Private video", _Cause("Private video", expected=True)), "unavailable"),
-    (_Wrapped("ERROR: Sign in to confirm you’re not a bot", _Cause("bot", expected=True)), "transient"),
-    (_Wrapped("ERROR: This content isn't available, try again later", _Cause("x", expected=True)), "transient"),
-    (Exception("ERROR: [youtube] x: Requested format is not available"), "rejected"),
-    (TimeoutError("The read operation timed out"), "transient"),
-])
+@pytest.mark.parametrize(
+    "exc, status",
+    [
+        (_Wrapped("ERROR: HTTP Error 429: Too Many Requests", _Cause("429", status=429)), "transient"),
+        (_Wrapped("ERROR: HTTP Error 404: Not Found", _Cause("404", status=404)), "unavailable"),
+        (_Wrapped("ERROR: [youtube] x: Video unavailable", _Cause("Video unavailable", expected=True)), "unavailable"),
+        (_Wrapped("ERROR: [youtube] x: Private video", _Cause("Private video", expected=True)), "unavailable"),
+        (_Wrapped("ERROR: Sign in to confirm you’re not a bot", _Cause("bot", expected=True)), "transient"),
+        (_Wrapped("ERROR: This content isn't available, try again later", _Cause("x", expected=True)), "transient"),
+        (Exception("ERROR: [youtube] x: Requested format is not available"), "rejected"),
+        (TimeoutError("The read operation timed out"), "transient"),
+    ],
+)
 def test_classify_error(exc, status):
     assert classify_error(exc)[0] == status
 

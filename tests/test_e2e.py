@@ -19,8 +19,12 @@ pytestmark = pytest.mark.e2e
 def sh(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = os.environ | {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "DVC_NO_ANALYTICS": "1", "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
     }
     r = subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, f"{args} failed:\n{r.stdout}\n{r.stderr}"
@@ -33,8 +37,11 @@ def micro_repo(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("repo")
     for item in ("dvc.yaml", "stages", "sound2video", "configs"):
         src = repo / item
-        (shutil.copytree(src, d / item, ignore=shutil.ignore_patterns("__pycache__")) if src.is_dir()
-         else shutil.copy(src, d / item))
+        (
+            shutil.copytree(src, d / item, ignore=shutil.ignore_patterns("__pycache__"))
+            if src.is_dir()
+            else shutil.copy(src, d / item)
+        )
     (d / "data").mkdir()
     shutil.copy(repo / "data" / "classes.csv", d / "data" / "classes.csv")
     shutil.copytree(repo / "data" / "lists", d / "data" / "lists")  # label tables and public lists (a stage dep)
@@ -68,8 +75,15 @@ def test_repro_builds_then_noop_then_partial(micro_repo):
     assert (micro_repo / "plots/inversion/grid.png").is_file()
     assert "Running stage 'train_video'" in first and "Running stage 'evaluate'" in first
     video = json.loads((micro_repo / "metrics/video_train.json").read_text())
-    assert {"judge_accuracy", "judge_accuracy_zero_audio", "switch_accuracy", "clip_av", "clip_at", "steps",
-            "seconds"} <= set(video) and video["steps"] == 4
+    assert {
+        "judge_accuracy",
+        "judge_accuracy_zero_audio",
+        "switch_accuracy",
+        "clip_av",
+        "clip_at",
+        "steps",
+        "seconds",
+    } <= set(video) and video["steps"] == 4
     assert json.loads((micro_repo / "models/video/config.json").read_text())["format"] == "video"
     assert (micro_repo / "plots/video/samples.png").is_file() and (micro_repo / "plots/video/train_log.csv").is_file()
     rows = {p.stem for p in (micro_repo / "metrics/evaluate").glob("*.json")}
@@ -87,7 +101,7 @@ def test_repro_builds_then_noop_then_partial(micro_repo):
     assert "metrics/data_landscape.json" in metrics and "metrics/data_vggsound.json" in metrics
     assert "card.json" not in metrics  # the per-class tables stay in the data cards, out of the metrics table
     assert "metrics/evaluate/model.json" in metrics and "metrics/video_train.json" in metrics
-    assert max(len(line) for line in metrics.splitlines()) < 400   # readable: headline numbers only
+    assert max(len(line) for line in metrics.splitlines()) < 400  # readable: headline numbers only
     headline = json.loads((micro_repo / "metrics/data_landscape.json").read_text())
     assert headline["clips"] == card["clips"] == headline["train"] + headline["val"] + headline["test"]
 
@@ -115,7 +129,8 @@ def test_paper_profile_plans(micro_repo):
     assert "stylegan3" in dag and "train_inversion" in dag
     # `repro --dry` needs the dependency folders of downstream stages to exist (a DVC limitation), so only the
     # data set built by the previous test can be dry-run end to end here.
-    dry = dvc(micro_repo, "repro", "--dry", "download@vggsound", "download@landscape", "cut@landscape",
-              "shard@landscape")
+    dry = dvc(
+        micro_repo, "repro", "--dry", "download@vggsound", "download@landscape", "cut@landscape", "shard@landscape"
+    )
     assert "Running stage 'download@vggsound'" in dry and "--dataset vggsound" in dry
     assert "Running stage 'download@landscape'" in dry  # paper params differ from micro's

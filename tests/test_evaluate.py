@@ -11,17 +11,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from evaluate_fixtures import CLASSES, FPS, SECONDS, TinyClip, make_shards, stub_loader, tiny_generator, tiny_video
 from pydantic import ValidationError
 
-from evaluate_fixtures import CLASSES, FPS, SECONDS, TinyClip, make_shards, stub_loader, tiny_generator, tiny_video
 from sound2video.evaluation.baselines import random_walk, train_traumerai
 from sound2video.evaluation.params import EvaluateParams, RandomWalkParams, TraumerAIParams
 from sound2video.evaluation.stage import run
 
 
 def small_params(tmp: Path, **kw) -> EvaluateParams:
-    return EvaluateParams(**{"cache_root": str(tmp / "cache"), "fvd": {"frames": 8}, "inception": {"frames": 8,
-                             "splits": 3}, "traumerai": {"steps": 3, "batch_size": 2}, **kw})
+    return EvaluateParams(
+        **{
+            "cache_root": str(tmp / "cache"),
+            "fvd": {"frames": 8},
+            "inception": {"frames": 8, "splits": 3},
+            "traumerai": {"steps": 3, "batch_size": 2},
+            **kw,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +36,27 @@ def evaluated(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluate")
     shards = make_shards(root / "shards")
     calls: list = []
-    out = {"root": root, "shards": shards, "metrics": root / "metrics", "plots": root / "plots",
-           "report": root / "report", "work": root / "work", "calls": calls}
-    out["results"] = run(small_params(root), shards, root / "models" / "video", Path("data/classes.csv"),
-                         out["metrics"], out["plots"], out["report"], out["work"], loader=stub_loader(calls),
-                         video_loader=lambda p, d: pytest.fail("no ablation model exists"))
+    out = {
+        "root": root,
+        "shards": shards,
+        "metrics": root / "metrics",
+        "plots": root / "plots",
+        "report": root / "report",
+        "work": root / "work",
+        "calls": calls,
+    }
+    out["results"] = run(
+        small_params(root),
+        shards,
+        root / "models" / "video",
+        Path("data/classes.csv"),
+        out["metrics"],
+        out["plots"],
+        out["report"],
+        out["work"],
+        loader=stub_loader(calls),
+        video_loader=lambda p, d: pytest.fail("no ablation model exists"),
+    )
     return out
 
 
@@ -74,15 +97,20 @@ def test_report_has_the_table_and_a_card_per_sound_with_every_rows_video(evaluat
     assert '<table id="rows">' in html and "skipped:" in html and "check the pipeline" in html
     assert html.count('class="card"') == len(CLASSES)
     assert html.count("<video ") == len(CLASSES) * 5 and 'preload="none"' in html
-    assert "http://" not in html and "https://" not in html          # self-contained
+    assert "http://" not in html and "https://" not in html  # self-contained
     for src in __import__("re").findall(r'src="([^"]+)"', html):
         assert not src.startswith("/") and (evaluated["report"] / src).is_file()
 
 
 def test_report_videos_carry_the_sound_and_last_as_long_as_the_clip(evaluated):
     mp4 = next((evaluated["report"] / "videos" / "model").glob("*.mp4"))
-    info = json.loads(subprocess.run(["ffprobe", "-v", "error", "-of", "json", "-show_streams", "-show_format",
-                                      str(mp4)], capture_output=True, check=True).stdout)
+    info = json.loads(
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-of", "json", "-show_streams", "-show_format", str(mp4)],
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
     kinds = sorted(s["codec_type"] for s in info["streams"])
     assert kinds == ["audio", "video"]
     assert float(info["format"]["duration"]) == pytest.approx(SECONDS, abs=1 / FPS)
@@ -90,10 +118,19 @@ def test_report_videos_carry_the_sound_and_last_as_long_as_the_clip(evaluated):
 
 def test_rerun_reuses_generated_rows_and_gives_the_same_numbers(evaluated, tmp_path):
     rows = {p: p.stat().st_mtime_ns for p in (evaluated["work"] / "rows").glob("*.npy")}
-    assert len(rows) == 4     # model, zero_audio, traumerai, random_walk
-    again = run(small_params(evaluated["root"]), evaluated["shards"], evaluated["root"] / "models" / "video",
-                Path("data/classes.csv"), tmp_path / "m", tmp_path / "p", tmp_path / "r", evaluated["work"],
-                loader=stub_loader(), video_loader=lambda p, d: None)
+    assert len(rows) == 4  # model, zero_audio, traumerai, random_walk
+    again = run(
+        small_params(evaluated["root"]),
+        evaluated["shards"],
+        evaluated["root"] / "models" / "video",
+        Path("data/classes.csv"),
+        tmp_path / "m",
+        tmp_path / "p",
+        tmp_path / "r",
+        evaluated["work"],
+        loader=stub_loader(),
+        video_loader=lambda p, d: None,
+    )
     assert {p: p.stat().st_mtime_ns for p in (evaluated["work"] / "rows").glob("*.npy")} == rows
     assert again == evaluated["results"]
 
@@ -108,9 +145,18 @@ def test_ablation_rows_come_from_their_own_models(evaluated, tmp_path):
         loaded.append(path)
         return tiny_video(audio_mode="none")
 
-    res = run(small_params(evaluated["root"], rows=["no_sound", "model"], ablation_models={"no_sound": str(folder)}),
-              evaluated["shards"], evaluated["root"] / "models" / "video", Path("data/classes.csv"), tmp_path / "m",
-              tmp_path / "p", tmp_path / "r", tmp_path / "w", loader=stub_loader(), video_loader=video_loader)
+    res = run(
+        small_params(evaluated["root"], rows=["no_sound", "model"], ablation_models={"no_sound": str(folder)}),
+        evaluated["shards"],
+        evaluated["root"] / "models" / "video",
+        Path("data/classes.csv"),
+        tmp_path / "m",
+        tmp_path / "p",
+        tmp_path / "r",
+        tmp_path / "w",
+        loader=stub_loader(),
+        video_loader=video_loader,
+    )
     assert loaded == [folder] and "skipped" not in res["no_sound"]
     assert res["no_sound"]["clip_a2v"] != res["model"]["clip_a2v"]
 
@@ -121,15 +167,20 @@ def test_frozen_videos_score_no_motion_and_no_av_align():
 
     stats = RunningStats()
     stats.update(np.random.default_rng(0).normal(size=(4, 3)))
-    judges = Judges(i3d=lambda c: np.ones((len(c), 3)) + np.arange(len(c))[:, None],
-                    c3d=lambda c: np.full((len(c), 4), 0.25), clip_frames=TinyClip().embed_frames,
-                    text={"a": np.eye(16)[0]}, reference=stats, fps=FPS, params=EvaluateParams(
-                        fvd={"frames": 4}, inception={"frames": 4, "splits": 2}))
+    judges = Judges(
+        i3d=lambda c: np.ones((len(c), 3)) + np.arange(len(c))[:, None],
+        c3d=lambda c: np.full((len(c), 4), 0.25),
+        clip_frames=TinyClip().embed_frames,
+        text={"a": np.eye(16)[0]},
+        reference=stats,
+        fps=FPS,
+        params=EvaluateParams(fvd={"frames": 4}, inception={"frames": 4, "splits": 2}),
+    )
     frozen = np.repeat(np.random.default_rng(1).integers(0, 255, (1, 1, 32, 32, 3), dtype=np.uint8), 8, axis=1)
     sounds = [Sound("k0", "a", 1.6, [0.4, 1.0], np.eye(16)[1]), Sound("k1", "a", 1.6, [], np.eye(16)[1])]
     summary, per_clip, seconds = measure_row(np.concatenate([frozen, frozen]), sounds, judges)
-    assert summary["motion"] < 0.01      # Farneback leaves a residue of ~1e-3 px on identical random frames
-    assert per_clip[0]["av_align"] == 0.0 and per_clip[1]["av_align"] is None   # onsets vs none; nothing on either
+    assert summary["motion"] < 0.01  # Farneback leaves a residue of ~1e-3 px on identical random frames
+    assert per_clip[0]["av_align"] == 0.0 and per_clip[1]["av_align"] is None  # onsets vs none; nothing on either
     assert summary["av_align"] == 0.0 and summary["av_align_undefined"] == 1
     assert summary["is_mean"] == pytest.approx(1.0) and set(seconds) == {"fvd", "is", "clip", "av_align_motion"}
 
@@ -148,7 +199,7 @@ def test_traumerai_training_is_seeded_and_lowers_its_clip_loss():
     emb = rng.normal(size=(8, 16)).astype(np.float32)
     text = np.repeat(np.eye(16, dtype=np.float32)[:2], 4, axis=0)
 
-    def clip_loss(net) -> float:   # the CLIP losses on every training window, not a random batch
+    def clip_loss(net) -> float:  # the CLIP losses on every training window, not a random batch
         with torch.no_grad():
             img = clip.embed_images(G.synthesis(net(torch.from_numpy(emb))))
             e = torch.nn.functional.normalize(torch.from_numpy(emb), dim=-1)

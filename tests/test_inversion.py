@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 from pathlib import Path
@@ -16,17 +15,27 @@ from PIL import Image
 from sound2video.cli import main as cli
 from sound2video.config import ParamsError, load_single
 from sound2video.fsutil import sha256_file
-from sound2video.inversion.params import EncoderParams, ImageSourceParams, LossParams, LpipsParams, TrainInversionParams
-from sound2video.models.stylegan3.params import RandomGeneratorParams
 from sound2video.inversion.encoder import GradualStyleEncoder
 from sound2video.inversion.images import generated_images, load_real, prepare_image, split, synthetic_pictures
 from sound2video.inversion.losses import InversionLoss, LpipsLoss
-from sound2video.metrics.image import load_lpips
+from sound2video.inversion.params import EncoderParams, ImageSourceParams, LossParams, LpipsParams, TrainInversionParams
 from sound2video.inversion.train import checkpoint_fingerprint, train
+from sound2video.metrics.image import load_lpips
+from sound2video.models.stylegan3.params import RandomGeneratorParams
 from sound2video.models.stylegan3.stage import random_generator
 
-TINY_G = RandomGeneratorParams(config="T", resolution=32, channel_base=256, channel_max=16, z_dim=16, w_dim=16,
-                               num_layers=4, margin_size=2, seed=0, w_avg_samples=500)
+TINY_G = RandomGeneratorParams(
+    config="T",
+    resolution=32,
+    channel_base=256,
+    channel_max=16,
+    z_dim=16,
+    w_dim=16,
+    num_layers=4,
+    margin_size=2,
+    seed=0,
+    w_avg_samples=500,
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +43,9 @@ def G():
     return random_generator(TINY_G)
 
 
-@pytest.mark.parametrize("backbone,num_ws,res", [("resnet34", 16, 64), ("resnet34", 10, 32), ("ir_se50", 18, 64),
-                                                 ("ir_se50", 6, 32)])
+@pytest.mark.parametrize(
+    "backbone,num_ws,res", [("resnet34", 16, 64), ("resnet34", 10, 32), ("ir_se50", 18, 64), ("ir_se50", 6, 32)]
+)
 def test_encoder_output_shapes(backbone, num_ws, res):
     enc = GradualStyleEncoder(EncoderParams(backbone=backbone, width=8, blocks=[1, 1, 1, 1]), num_ws, 24, res)
     out = enc(torch.randn(2, 3, res, res))
@@ -43,8 +53,11 @@ def test_encoder_output_shapes(backbone, num_ws, res):
     coarse, middle = min(3, num_ws), min(7, num_ws)
     # pSp's split: the heads of coarse ws read the 1/16 map (log2 of its size stride-2 convs), middle 1/8, fine 1/4
     n_convs = [sum(isinstance(m, torch.nn.Conv2d) for m in head.convs) for head in enc.styles]
-    want = [int(np.log2(res // 16))] * coarse + [int(np.log2(res // 8))] * (middle - coarse) + \
-        [int(np.log2(res // 4))] * (num_ws - middle)
+    want = (
+        [int(np.log2(res // 16))] * coarse
+        + [int(np.log2(res // 8))] * (middle - coarse)
+        + [int(np.log2(res // 4))] * (num_ws - middle)
+    )
     assert n_convs == [max(1, w) for w in want]
 
 
@@ -67,7 +80,7 @@ def test_lpips_wrapper_matches_the_lpips_package(tmp_path):
     a, b = torch.rand(3, 3, 64, 64) * 2 - 1, torch.rand(3, 3, 64, 64) * 2 - 1
     with torch.no_grad():
         ours = LpipsLoss(model)(a, b)
-        theirs = torch.stack([independent(a[i:i + 1], b[i:i + 1]).flatten() for i in range(3)]).flatten()
+        theirs = torch.stack([independent(a[i : i + 1], b[i : i + 1]).flatten() for i in range(3)]).flatten()
     assert ours.shape == (3,)
     torch.testing.assert_close(ours, theirs)
     with torch.no_grad():
@@ -89,9 +102,19 @@ def test_loss_terms_follow_their_definitions(G):
 
 
 def _params(**over) -> TrainInversionParams:
-    base = dict(images=ImageSourceParams(generated_images=24), encoder=EncoderParams(width=8, blocks=[1, 1, 1, 1]),
-                loss=LossParams(l2=1.0, lpips=0.0, clip=0.0, w_norm=0.0), lpips=LpipsParams(backbone="random"),
-                steps=8, batch_size=4, lr=1e-3, hflip=True, checkpoint_every=2, log_every=1, device="cpu")
+    base = dict(
+        images=ImageSourceParams(generated_images=24),
+        encoder=EncoderParams(width=8, blocks=[1, 1, 1, 1]),
+        loss=LossParams(l2=1.0, lpips=0.0, clip=0.0, w_norm=0.0),
+        lpips=LpipsParams(backbone="random"),
+        steps=8,
+        batch_size=4,
+        lr=1e-3,
+        hflip=True,
+        checkpoint_every=2,
+        log_every=1,
+        device="cpu",
+    )
     base.update(over)
     return TrainInversionParams(**base)
 
@@ -111,12 +134,12 @@ def test_resume_gives_the_same_weights(tmp_path, G):
     data = generated_images(G, 12, 0.7, seed=1).images
     loss_fn = InversionLoss(params.loss, None, None, G.mapping.w_avg)
     full, hist_full = train(params, G, data, loss_fn, tmp_path / "a", "fp")
-    train(params, G, data, loss_fn, tmp_path / "b", "fp", stop_after=3)     # "killed" after step 3 (checkpointed at 2)
+    train(params, G, data, loss_fn, tmp_path / "b", "fp", stop_after=3)  # "killed" after step 3 (checkpointed at 2)
     resumed, hist_resumed = train(params, G, data, loss_fn, tmp_path / "b", "fp")
     for k, v in full.state_dict().items():
         assert torch.equal(v, resumed.state_dict()[k]), k
     assert hist_full == hist_resumed
-    other, _ = train(params, G, data, loss_fn, tmp_path / "b", "other-fingerprint")   # not resumed: starts over
+    other, _ = train(params, G, data, loss_fn, tmp_path / "b", "other-fingerprint")  # not resumed: starts over
     assert all(torch.equal(v, other.state_dict()[k]) for k, v in full.state_dict().items())
 
 
@@ -184,19 +207,32 @@ def test_stage_and_cli_invert(tmp_path, monkeypatch, repo_root):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "configs/clip").mkdir(parents=True)
     (tmp_path / "configs/clip/tiny-clip.json").write_bytes((repo_root / "configs/clip/tiny-clip.json").read_bytes())
-    params = {"stylegan3": {"network": None, "random": TINY_G.model_dump()},
-              "train_inversion": {"images": {"kind": "synthetic", "synthetic_images": 6, "generated_images": 12,
-                                        "val_fraction": 0.25},
-                             "encoder": {"width": 8, "blocks": [1, 1, 1, 1]},
-                             "loss": {"l2": 1.0, "lpips": 0.8, "clip": 0.5, "w_norm": 0.01},
-                             "lpips": {"backbone": "random"},
-                             "clip_model": {"model": "tiny-clip", "pretrained": None, "config": "configs/clip/tiny-clip.json"},
-                             "steps": 4, "batch_size": 4, "checkpoint_every": 2, "log_every": 1, "grid_images": 4,
-                             "device": "cpu"}}
+    params = {
+        "stylegan3": {"network": None, "random": TINY_G.model_dump()},
+        "train_inversion": {
+            "images": {"kind": "synthetic", "synthetic_images": 6, "generated_images": 12, "val_fraction": 0.25},
+            "encoder": {"width": 8, "blocks": [1, 1, 1, 1]},
+            "loss": {"l2": 1.0, "lpips": 0.8, "clip": 0.5, "w_norm": 0.01},
+            "lpips": {"backbone": "random"},
+            "clip_model": {"model": "tiny-clip", "pretrained": None, "config": "configs/clip/tiny-clip.json"},
+            "steps": 4,
+            "batch_size": 4,
+            "checkpoint_every": 2,
+            "log_every": 1,
+            "grid_images": 4,
+            "device": "cpu",
+        },
+    }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     g_stage.main("params.yaml", "models/stylegan3")
-    result = inv_stage.main("params.yaml", "models/stylegan3", "models/inversion", "checkpoints/inversion",
-                            "metrics/inversion_train.json", "plots/inversion")
+    result = inv_stage.main(
+        "params.yaml",
+        "models/stylegan3",
+        "models/inversion",
+        "checkpoints/inversion",
+        "metrics/inversion_train.json",
+        "plots/inversion",
+    )
     saved = json.loads(Path("metrics/inversion_train.json").read_text())
     assert saved == json.loads(json.dumps(result))
     assert {"lpips", "mse", "psnr", "mse_wavg", "by_source", "offline_profile"} <= set(saved)

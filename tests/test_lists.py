@@ -15,8 +15,8 @@ import yaml
 
 from sound2video.classes import ClassTable
 from sound2video.config import ParamsError, load_section, validate_all
-from sound2video.download.params import DownloadParams
 from sound2video.cost_plan import build_plan
+from sound2video.download.params import DownloadParams
 from sound2video.shard.split import assign_splits
 from sound2video.sources import read_manifest
 
@@ -29,21 +29,29 @@ def _in_repo(repo_root, monkeypatch):
 
 
 def _params(table: ClassTable, classes, **source) -> DownloadParams:
-    return DownloadParams.model_validate({"classes": classes, "source": source},
-                                         context={"known_classes": table.names})
+    return DownloadParams.model_validate({"classes": classes, "source": source}, context={"known_classes": table.names})
 
 
 def test_landscape_list_micro_through_the_reader():
     table = ClassTable.read()
-    p = _params(table, ["wind_noise", "waterfall_burbling", "thunderstorm", "volcano_eruption", "underwater_bubbling",
-                        "raining"],
-                kind="landscape_list", path=str(DATA / "landscape_micro.csv"), use_ranges=True,
-                class_map={"explosion": "volcano_eruption", "thunder": "thunderstorm"})
+    p = _params(
+        table,
+        ["wind_noise", "waterfall_burbling", "thunderstorm", "volcano_eruption", "underwater_bubbling", "raining"],
+        kind="landscape_list",
+        path=str(DATA / "landscape_micro.csv"),
+        use_ranges=True,
+        class_map={"explosion": "volcano_eruption", "thunder": "thunderstorm"},
+    )
     df = read_manifest(p, table).set_index("id")
     assert len(df) == 8  # every row of the list has a manifest row, rejects included
     r = df.loc["MJ9-HmGWw1k_000180"]
     assert (r["url"], r["label"], r["start"], r["end"], r["split"]) == (
-        "https://www.youtube.com/watch?v=MJ9-HmGWw1k", "wind_noise", 180.0, 190.0, "train")
+        "https://www.youtube.com/watch?v=MJ9-HmGWw1k",
+        "wind_noise",
+        180.0,
+        190.0,
+        "train",
+    )
     assert df.loc["CQSfI_tXZLY_000180", "split"] == "test"
     assert df.loc["aT66uumZ0Zo_000005", "label"] == "volcano_eruption"  # mapped in params
     assert df.loc["E6JO0WfnFQ0_000002", "label"] == "thunderstorm"
@@ -63,12 +71,19 @@ def test_landscape_list_header_is_checked(tmp_path):
 
 def test_vggsound_label_table_and_test_list_micro():
     table = ClassTable.read(DATA / "vggsound_stat_micro.csv")
-    assert table.names == ["ambulance_siren", "basketball_bounce", "bird_chirping_tweeting", "fire_crackling",
-                           "raining", "thunder"]
+    assert table.names == [
+        "ambulance_siren",
+        "basketball_bounce",
+        "bird_chirping_tweeting",
+        "fire_crackling",
+        "raining",
+        "thunder",
+    ]
     assert table["bird_chirping_tweeting"].prompt == "bird chirping, tweeting" and table["thunder"].expected == 325
     p = DownloadParams.model_validate(
         {"classes": "all", "source": {"kind": "vggsound_csv", "path": str(DATA / "vggsound_test_micro.csv")}},
-        context={"known_classes": table.names})
+        context={"known_classes": table.names},
+    )
     assert p.classes == table.names
     df = read_manifest(p, table).set_index("id")
     assert len(df) == 6 and (df["split"] == "test").all()
@@ -133,20 +148,33 @@ def test_plan_counts_match_the_lists():
 
 
 def test_plan_cli_json(repo_root):
-    res = subprocess.run([sys.executable, "-m", "sound2video", "plan", "paper", "--json"], cwd=repo_root,
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "sound2video", "plan", "paper", "--json"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     plan = json.loads(res.stdout)
     assert plan["profile"] == "paper" and [d["dataset"] for d in plan["datasets"]] == ["landscape", "vggsound"]
-    table = subprocess.run([sys.executable, "-m", "sound2video", "plan", "paper"], cwd=repo_root,
-                           capture_output=True, text=True, timeout=120)
+    table = subprocess.run(
+        [sys.executable, "-m", "sound2video", "plan", "paper"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert table.returncode == 0 and "1,178" in table.stdout and "199,176" in table.stdout
 
 
-@pytest.mark.parametrize("random, message", [
-    ({"resolution": 65}, "img_resolution must be a power of two"),
-    ({"resolution": 64, "channel_base": 16}, "channel_base 16 is too small"),
-])
+@pytest.mark.parametrize(
+    "random, message",
+    [
+        ({"resolution": 65}, "img_resolution must be a power of two"),
+        ({"resolution": 64, "channel_base": 16}, "channel_base 16 is too small"),
+    ],
+)
 def test_stylegan3_random_init_validates_the_architecture(tmp_path, random, message):
     data = yaml.safe_load(Path("configs/micro.yaml").read_text())
     data["stylegan3"] = {"network": None, "random": random}

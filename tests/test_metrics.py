@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import torch
 import webdataset as wds
-
 from media import ffmpeg
+
 from sound2video.frozen_clip import CLIP_MEAN, CLIP_STD, clip_preprocess
 from sound2video.metrics.frechet import RunningStats, feature_stats, frechet_distance
 from sound2video.metrics.inception import inception_score
 
-
 # ---------------------------------------------------------------------------------------------- Fréchet ----
+
 
 def test_frechet_closed_form_diagonal_gaussians():
     rng = np.random.default_rng(0)
@@ -84,6 +84,7 @@ def test_frechet_singular_covariance_falls_back_to_finite():
 
 # ---------------------------------------------------------------------------------------------------- IS ----
 
+
 def test_inception_score_hand_computation():
     probs = np.array([[0.5, 0.5], [1.0, 0.0]])
     # marginal (0.75, 0.25); KL rows: 0.5 ln(0.5/0.75) + 0.5 ln(0.5/0.25) and ln(1/0.75)
@@ -107,19 +108,27 @@ def test_inception_score_splits_follow_the_seeded_shuffle():
 
 # -------------------------------------------------------------------------------------------------- CLIP ----
 
+
 @pytest.mark.parametrize("shape", [(720, 1280), (1920, 1080), (301, 257), (224, 224)])
 def test_clip_preprocess_matches_pil_reference(shape):
     from PIL import Image
     from torchvision import transforms as T
 
     frame = np.random.default_rng(8).integers(0, 256, size=(*shape, 3), dtype=np.uint8)
-    reference = T.Compose([T.Resize(224, interpolation=T.InterpolationMode.BICUBIC), T.CenterCrop(224),
-                           T.ToTensor(), T.Normalize(CLIP_MEAN, CLIP_STD)])(Image.fromarray(frame)).numpy()
+    reference = T.Compose(
+        [
+            T.Resize(224, interpolation=T.InterpolationMode.BICUBIC),
+            T.CenterCrop(224),
+            T.ToTensor(),
+            T.Normalize(CLIP_MEAN, CLIP_STD),
+        ]
+    )(Image.fromarray(frame)).numpy()
     ours = clip_preprocess(frame[None], 224)[0]
     assert ours.shape == (3, 224, 224) and np.abs(ours - reference).max() < 1e-5
 
 
 # ------------------------------------------------------------------------------------------------ LPIPS ----
+
 
 def test_lpips_with_local_backbone_matches_the_package(tmp_path):
     import lpips
@@ -133,8 +142,13 @@ def test_lpips_with_local_backbone_matches_the_package(tmp_path):
     ours = load_lpips("alex", tmp_path / "alexnet.pth")
     reference = lpips.LPIPS(net="alex", pretrained=True, pnet_rand=True, verbose=False)
     feats = backbone.features
-    for slice_, idx in ((reference.net.slice1, 0), (reference.net.slice2, 3), (reference.net.slice3, 6),
-                        (reference.net.slice4, 8), (reference.net.slice5, 10)):
+    for slice_, idx in (
+        (reference.net.slice1, 0),
+        (reference.net.slice2, 3),
+        (reference.net.slice3, 6),
+        (reference.net.slice4, 8),
+        (reference.net.slice5, 10),
+    ):
         getattr(slice_, str(idx)).weight.data.copy_(feats[idx].weight.data)
         getattr(slice_, str(idx)).bias.data.copy_(feats[idx].bias.data)
     a, b = torch.rand(3, 3, 64, 64) * 2 - 1, torch.rand(3, 3, 64, 64) * 2 - 1
@@ -146,6 +160,7 @@ def test_lpips_with_local_backbone_matches_the_package(tmp_path):
 
 # ----------------------------------------------------------------------------------- FVD / IS end to end ----
 
+
 @pytest.fixture(scope="module")
 def video_sets(tmp_path_factory):
     """Two folders of small videos (moving test pattern vs mandelbrot zoom) and a shard of the first."""
@@ -154,15 +169,43 @@ def video_sets(tmp_path_factory):
         (d / name).mkdir()
         for i in range(6):
             extra = f",hue=h={i * 40}" if src == "testsrc2" else f",crop=iw-{i * 8}:ih-{i * 4},scale=160:96"
-            ffmpeg("-f", "lavfi", "-i", f"{src}=s=160x96:r=10{extra}", "-t", "2", "-c:v", "libx264", "-preset",
-                   "ultrafast", "-pix_fmt", "yuv420p", str(d / name / f"v{i}.mp4"))
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=160x96:r=10:d=0.5", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-           str(d / "a" / "z_short.mp4"))
+            ffmpeg(
+                "-f",
+                "lavfi",
+                "-i",
+                f"{src}=s=160x96:r=10{extra}",
+                "-t",
+                "2",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+                str(d / name / f"v{i}.mp4"),
+            )
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=160x96:r=10:d=0.5",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        str(d / "a" / "z_short.mp4"),
+    )
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000:duration=2", str(d / "tone.flac"))
     with wds.TarWriter(str(d / "a-000000.tar"), mtime=0) as w:
         for f in sorted((d / "a").glob("v*.mp4")):
-            w.write({"__key__": f.stem, "mp4": f.read_bytes(), "flac": (d / "tone.flac").read_bytes(),
-                     "json": {"prompt": "a test pattern"}})
+            w.write(
+                {
+                    "__key__": f.stem,
+                    "mp4": f.read_bytes(),
+                    "flac": (d / "tone.flac").read_bytes(),
+                    "json": {"prompt": "a test pattern"},
+                }
+            )
     return d
 
 
@@ -175,8 +218,7 @@ def tiny_i3d(tmp_path_factory) -> Path:
 
 
 def _cli(*args: str, cwd: Path) -> dict:
-    r = subprocess.run([sys.executable, "-m", "sound2video", "metrics", *args], capture_output=True, text=True,
-                       cwd=cwd)
+    r = subprocess.run([sys.executable, "-m", "sound2video", "metrics", *args], capture_output=True, text=True, cwd=cwd)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -226,33 +268,67 @@ def test_is_per_frame_inception_and_c3d(video_sets, tmp_path, repo_root):
 
     torch.manual_seed(0)
     torch.save(inception_v3(weights=None, aux_logits=True, init_weights=True).state_dict(), tmp_path / "inc.pth")
-    res = _cli("is", str(video_sets / "a"), "--weights", str(tmp_path / "inc.pth"), "--frames", "2",
-               "--splits", "2", cwd=repo_root)
+    res = _cli(
+        "is",
+        str(video_sets / "a"),
+        "--weights",
+        str(tmp_path / "inc.pth"),
+        "--frames",
+        "2",
+        "--splits",
+        "2",
+        cwd=repo_root,
+    )
     assert res["samples"] == 14 and res["clips"] == 7 and 1.0 <= res["is_mean"] <= 1000  # 7 videos x 2 frames
     assert res["protocol"]["splits"] == 2 and res["protocol"]["shuffle_seed"] == 42
-    subprocess.run([sys.executable, "-m", "sound2video", "metrics", "tiny-detector", "c3d", str(tmp_path / "c3d.pt")],
-                   check=True, cwd=repo_root, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "sound2video", "metrics", "tiny-detector", "c3d", str(tmp_path / "c3d.pt")],
+        check=True,
+        cwd=repo_root,
+        capture_output=True,
+    )
     c3d = _cli("is", str(video_sets / "a"), "--c3d", str(tmp_path / "c3d.pt"), "--splits", "2", cwd=repo_root)
     assert c3d["samples"] == 6 and c3d["protocol"]["detector"]["tiny"] is True and c3d["is_mean"] >= 1.0
 
 
 def test_clipsim_text_and_audio(video_sets, tmp_path, repo_root):
     cfg = tmp_path / "tiny-clip-test.json"
-    cfg.write_text(json.dumps({"embed_dim": 32, "vision_cfg": {"image_size": 64, "layers": 1, "width": 32, "head_width": 16,
-                                                                 "patch_size": 16},
-                               "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2,
-                                            "layers": 1}}))
+    cfg.write_text(
+        json.dumps(
+            {
+                "embed_dim": 32,
+                "vision_cfg": {"image_size": 64, "layers": 1, "width": 32, "head_width": 16, "patch_size": 16},
+                "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+            }
+        )
+    )
     (tmp_path / "fake_audio_tower.py").write_text(
         "import numpy as np\n"
         "def embed(wave, sr):\n"
         "    assert sr == 16000 and abs(len(wave) - 32000) < 100\n"
-        "    return np.ones(32, np.float32)\n")
-    args = ["clipsim", str(video_sets / "a-000000.tar"), "--clip-model", "tiny-clip-test", "--clip-config", str(cfg),
-            "--pretrained", "none", "--frames", "4", "--per-video"]
+        "    return np.ones(32, np.float32)\n"
+    )
+    args = [
+        "clipsim",
+        str(video_sets / "a-000000.tar"),
+        "--clip-model",
+        "tiny-clip-test",
+        "--clip-config",
+        str(cfg),
+        "--pretrained",
+        "none",
+        "--frames",
+        "4",
+        "--per-video",
+    ]
     env_path = f"{tmp_path}"
-    r = subprocess.run([sys.executable, "-m", "sound2video", "metrics", *args, "--audio", "fake_audio_tower:embed"],
-                       capture_output=True, text=True, cwd=repo_root, env={**__import__("os").environ,
-                                                                           "PYTHONPATH": env_path})
+    r = subprocess.run(
+        [sys.executable, "-m", "sound2video", "metrics", *args, "--audio", "fake_audio_tower:embed"],
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+        env={**__import__("os").environ, "PYTHONPATH": env_path},
+    )
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     assert res["videos"] == 6 and all(v["prompt"] == "a test pattern" for v in res["per_video"])

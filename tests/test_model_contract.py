@@ -17,7 +17,7 @@ def test_round_trip_and_single_file(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
     config, loaded = read_model_folder(out, expected_format="inversion")
     assert config == {"format": "inversion", "format_version": 1, "num_ws": 4} and torch.equal(loaded["w"], state["w"])
-    alone = tmp_path / "alone.safetensors"   # the config travels in the metadata
+    alone = tmp_path / "alone.safetensors"  # the config travels in the metadata
     alone.write_bytes((out / "model.safetensors").read_bytes())
     assert read_model_folder(alone)[0] == config
     with pytest.raises(ModelFormatError, match="a 'inversion' model, expected 'audio'"):

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from http_range import serve
 from media import counted_video_frames, ffmpeg, make_video
+
 from sound2video.classes import ClassTable
 from sound2video.cut.params import CutParams
-from sound2video.download.params import DownloadParams
 from sound2video.cut.stage import run as cut
-from sound2video.download.stage import RUN_LOG_NAME, run as download
+from sound2video.download.params import DownloadParams
+from sound2video.download.stage import RUN_LOG_NAME
+from sound2video.download.stage import run as download
 from sound2video.media.windows import decode_windows, plan_windows
 
 SECONDS = 40
@@ -31,8 +32,21 @@ def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("www")
     tmp = make_video(root / "tmp.mp4", size=(640, 360), seconds=SECONDS, fps=10)
     # a keyframe every second, as streaming sites encode; the index first, so a reader can seek at once
-    ffmpeg("-i", str(tmp), "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-c:a", "copy",
-           "-movflags", "+faststart", str(root / "long.mp4"))
+    ffmpeg(
+        "-i",
+        str(tmp),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "10",
+        "-c:a",
+        "copy",
+        "-movflags",
+        "+faststart",
+        str(root / "long.mp4"),
+    )
     tmp.unlink()
     srv, base, sent = serve(root)
     yield root, base, sent
@@ -40,9 +54,15 @@ def server(tmp_path_factory):
 
 
 def _params(manifest: Path, **over) -> DownloadParams:
-    data = {"classes": ["raining"], "source": {"kind": "authors_csv", "path": str(manifest),
-                                               "columns": {"url": "u", "label": "c"}},
-            "min_height": 360, "retries": 0, "fragment_retries": 0, "extractor_retries": 0, "workers": 1} | over
+    data = {
+        "classes": ["raining"],
+        "source": {"kind": "authors_csv", "path": str(manifest), "columns": {"url": "u", "label": "c"}},
+        "min_height": 360,
+        "retries": 0,
+        "fragment_retries": 0,
+        "extractor_retries": 0,
+        "workers": 1,
+    } | over
     return DownloadParams.model_validate(data, context={"known_classes": ClassTable.read().names})
 
 
@@ -65,8 +85,18 @@ def test_ranged_fetch_downloads_only_the_windows_and_cut_takes_one_clip_each(ser
     assert abs(row["duration"] - 11.5) < 0.1  # [0, 5.5] and [19.5, 25.5], joined
     assert decode_windows(row["windows"]) == [(0.0, 5.0), (6.0, 11.0)]
 
-    p = CutParams.model_validate({"clip_seconds": 5, "clips_per_video": 2, "width": 640, "height": 360, "fps": 10,
-                                  "video": {"preset": "ultrafast"}, "audio": {"sample_rate": 16000}, "workers": 1})
+    p = CutParams.model_validate(
+        {
+            "clip_seconds": 5,
+            "clips_per_video": 2,
+            "width": 640,
+            "height": 360,
+            "fps": 10,
+            "video": {"preset": "ultrafast"},
+            "audio": {"sample_rate": 16000},
+            "workers": 1,
+        }
+    )
     clips = cut(p, pd.read_parquet(tmp_path / "raw" / "ledger.parquet"), tmp_path / "raw", tmp_path / "clips")
     ok = clips[clips["status"] == "ok"].sort_values("clip_index")
     assert list(ok["start"]) == [0.0, 6.0]
@@ -94,9 +124,10 @@ def test_local_folder_every_file_gets_a_row_and_the_ledger_is_byte_identical(tmp
     for run_dir in ("one", "two"):
         folder = tmp_path / run_dir / "videos"  # the same files in another place, as on another machine
         shutil.copytree(tmp_path / "videos", folder)
-        p = DownloadParams.model_validate({"classes": ["raining"], "min_success_ratio": 0,
-                                           "source": {"kind": "local_folder", "path": str(folder)}},
-                                          context={"known_classes": ClassTable.read().names})
+        p = DownloadParams.model_validate(
+            {"classes": ["raining"], "min_success_ratio": 0, "source": {"kind": "local_folder", "path": str(folder)}},
+            context={"known_classes": ClassTable.read().names},
+        )
         ledger = download(p, ClassTable.read(), tmp_path / run_dir / "raw", tmp_path / run_dir / RUN_LOG_NAME)
         ledgers.append((tmp_path / run_dir / "raw" / "ledger.parquet").read_bytes())
         assert (tmp_path / run_dir / RUN_LOG_NAME).is_file()  # timings go to the untracked log

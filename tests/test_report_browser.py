@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from evaluate_fixtures import SECONDS, make_shards, stub_loader
+
 from sound2video.evaluation.params import EvaluateParams
 from sound2video.evaluation.stage import run
 
@@ -20,23 +20,40 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 try:
     import selenium  # noqa: F401
+
     HAVE_SELENIUM = True
 except ImportError:
     HAVE_SELENIUM = False
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER and HAVE_SELENIUM),
-                                reason="needs Debian's chromium + chromium-driver and selenium "
-                                       "(`make test` installs them; apt-get install chromium chromium-driver)")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and DRIVER and HAVE_SELENIUM),
+    reason="needs Debian's chromium + chromium-driver and selenium "
+    "(`make test` installs them; apt-get install chromium chromium-driver)",
+)
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("report")
     shards = make_shards(root / "shards", {"train": 1, "test": 1})
-    params = EvaluateParams(cache_root=str(root / "cache"), rows=["real", "model", "random_walk"],
-                            fvd={"frames": 8}, inception={"frames": 8, "splits": 3})
-    run(params, shards, root / "models" / "video", Path("data/classes.csv"), root / "metrics", root / "plots",
-        root / "report", root / "work", loader=stub_loader(), video_loader=lambda p, d: None)
+    params = EvaluateParams(
+        cache_root=str(root / "cache"),
+        rows=["real", "model", "random_walk"],
+        fvd={"frames": 8},
+        inception={"frames": 8, "splits": 3},
+    )
+    run(
+        params,
+        shards,
+        root / "models" / "video",
+        Path("data/classes.csv"),
+        root / "metrics",
+        root / "plots",
+        root / "report",
+        root / "work",
+        loader=stub_loader(),
+        video_loader=lambda p, d: None,
+    )
     return root / "report" / "index.html"
 
 
@@ -47,9 +64,15 @@ def browser():
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--autoplay-policy=no-user-gesture-required", "--allow-file-access-from-files",
-                "--window-size=1280,1600"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--autoplay-policy=no-user-gesture-required",
+        "--allow-file-access-from-files",
+        "--window-size=1280,1600",
+    ):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
     yield driver
@@ -69,8 +92,8 @@ def test_report_opens_plays_with_sound_and_is_screenshotted(report, browser):
     browser.get(report.as_uri())
     assert browser.find_element(By.ID, "rows").find_elements(By.TAG_NAME, "tr")  # the table of rows
     videos = browser.find_elements(By.TAG_NAME, "video")
-    assert len(videos) == 3 * 3                                                     # 3 sounds x 3 rows
-    for v in videos:   # lazy: nothing is fetched before the page asks; here each video is loaded and played
+    assert len(videos) == 3 * 3  # 3 sounds x 3 rows
+    for v in videos:  # lazy: nothing is fetched before the page asks; here each video is loaded and played
         browser.execute_script("arguments[0].scrollIntoView(); arguments[0].muted = true; arguments[0].play();", v)
         deadline = time.monotonic() + 30
         state = browser.execute_script(STATE, v)

@@ -10,27 +10,29 @@ import pytest
 import webdataset as wds
 
 from sound2video.classes import ClassTable
-from sound2video.cut import stage as cut_stage
 from sound2video.config import load_section
+from sound2video.cut import stage as cut_stage
 from sound2video.download import stage as download_stage
 from sound2video.shard import stage as shard_stage
 from sound2video.shard.split import assign_splits, split_counts
 
 
 @pytest.fixture(scope="module")
-def micro_build(tmp_path_factory, repo_root=Path(__file__).resolve().parents[1]):
+def micro_build(tmp_path_factory):
     """download -> cut -> shard on configs/micro.yaml, called as plain functions (no DVC)."""
+    repo_root = Path(__file__).resolve().parents[1]
     d = tmp_path_factory.mktemp("micro")
     params = repo_root / "configs" / "micro.yaml"
     classes = ClassTable.read(repo_root / "data" / "classes.csv")
-    downloads = download_stage.run(load_section(params, "download", "landscape", repo_root / "data/classes.csv"),
-                                   classes, d / "raw")
+    downloads = download_stage.run(
+        load_section(params, "download", "landscape", repo_root / "data/classes.csv"), classes, d / "raw"
+    )
     clips = cut_stage.run(load_section(params, "cut", "landscape"), downloads, d / "raw", d / "clips")
     shard_params = load_section(params, "shard", "landscape")
-    card = shard_stage.run(shard_params, "micro", classes, downloads, clips, d / "clips", d / "shards",
-                           d / "card.json", d / "card.md")
-    return {"dir": d, "downloads": downloads, "clips": clips, "card": card, "params": shard_params,
-            "classes": classes}
+    card = shard_stage.run(
+        shard_params, "micro", classes, downloads, clips, d / "clips", d / "shards", d / "card.json", d / "card.md"
+    )
+    return {"dir": d, "downloads": downloads, "clips": clips, "card": card, "params": shard_params, "classes": classes}
 
 
 def _read_all(shards: Path) -> list[dict]:
@@ -73,15 +75,27 @@ def test_splits_by_source_video_and_index(micro_build):
     assert all(e["samples"] <= micro_build["params"].max_samples_per_shard for e in index["shards"])
     card = micro_build["card"]
     assert card["synthetic"] is True and "SYNTHETIC" in card["note"]
-    assert card["splits"]["train"]["clips"] + card["splits"]["val"]["clips"] == card["clips"] == len(
-        [1 for _ in _read_all(d / "shards")])
+    assert (
+        card["splits"]["train"]["clips"] + card["splits"]["val"]["clips"]
+        == card["clips"]
+        == len([1 for _ in _read_all(d / "shards")])
+    )
     assert "SYNTHETIC" in (d / "card.md").read_text()
 
 
 def test_byte_identical_tars(micro_build, tmp_path):
     m = micro_build
-    shard_stage.run(m["params"], "micro", m["classes"], m["downloads"], m["clips"], m["dir"] / "clips",
-                    tmp_path / "again", tmp_path / "c.json", tmp_path / "c.md")
+    shard_stage.run(
+        m["params"],
+        "micro",
+        m["classes"],
+        m["downloads"],
+        m["clips"],
+        m["dir"] / "clips",
+        tmp_path / "again",
+        tmp_path / "c.json",
+        tmp_path / "c.md",
+    )
     first = {p.name: p.read_bytes() for p in (m["dir"] / "shards").iterdir()}
     second = {p.name: p.read_bytes() for p in (tmp_path / "again").iterdir()}
     assert first == second
@@ -102,13 +116,22 @@ def test_split_counts_and_assignment_are_stable():
 def test_jpg_frames_without_mp4(micro_build, tmp_path):
     from PIL import Image
 
-    from sound2video.shard.params import ShardParams
     from sound2video.shard.frames import frame_indices
+    from sound2video.shard.params import ShardParams
 
     m = micro_build
     params = ShardParams(splits={"train": 1.0}, include_mp4=False, jpg_frames=3)
-    shard_stage.run(params, "micro", m["classes"], m["downloads"], m["clips"], m["dir"] / "clips", tmp_path / "s",
-                    tmp_path / "c.json", tmp_path / "c.md")
+    shard_stage.run(
+        params,
+        "micro",
+        m["classes"],
+        m["downloads"],
+        m["clips"],
+        m["dir"] / "clips",
+        tmp_path / "s",
+        tmp_path / "c.json",
+        tmp_path / "c.md",
+    )
     samples = _read_all(tmp_path / "s")
     assert len(samples) == int((m["clips"]["status"] == "ok").sum())
     for s in samples:
@@ -119,16 +142,36 @@ def test_jpg_frames_without_mp4(micro_build, tmp_path):
         assert img.format == "JPEG" and img.size == (320, 180)
     assert frame_indices(10, 3) == [1, 5, 8] and frame_indices(100, 4) == [12, 37, 62, 87]
     again = tmp_path / "again"
-    shard_stage.run(params, "micro", m["classes"], m["downloads"], m["clips"], m["dir"] / "clips", again,
-                    tmp_path / "c2.json", tmp_path / "c2.md")
-    assert {p.name: p.read_bytes() for p in (tmp_path / "s").iterdir()} == \
-        {p.name: p.read_bytes() for p in again.iterdir()}
+    shard_stage.run(
+        params,
+        "micro",
+        m["classes"],
+        m["downloads"],
+        m["clips"],
+        m["dir"] / "clips",
+        again,
+        tmp_path / "c2.json",
+        tmp_path / "c2.md",
+    )
+    assert {p.name: p.read_bytes() for p in (tmp_path / "s").iterdir()} == {
+        p.name: p.read_bytes() for p in again.iterdir()
+    }
 
 
 def test_headline_metrics_are_few_flat_numbers_matching_the_card(micro_build, tmp_path):
     m = micro_build
-    card = shard_stage.run(m["params"], "micro", m["classes"], m["downloads"], m["clips"], m["dir"] / "clips",
-                           tmp_path / "s", tmp_path / "c.json", tmp_path / "c.md", tmp_path / "metrics.json")
+    card = shard_stage.run(
+        m["params"],
+        "micro",
+        m["classes"],
+        m["downloads"],
+        m["clips"],
+        m["dir"] / "clips",
+        tmp_path / "s",
+        tmp_path / "c.json",
+        tmp_path / "c.md",
+        tmp_path / "metrics.json",
+    )
     headline = json.loads((tmp_path / "metrics.json").read_text())
     assert all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in headline.values())
     assert len(headline) <= 12  # one short row of `dvc metrics show` per data set

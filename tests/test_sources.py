@@ -14,8 +14,10 @@ from sound2video.sources.youtube import youtube_id
 
 
 def _params(**source) -> DownloadParams:
-    return DownloadParams.model_validate({"classes": ["raining", "thunderstorm", "fire_crackling"],
-                                          "source": source}, context={"known_classes": ClassTable.read().names})
+    return DownloadParams.model_validate(
+        {"classes": ["raining", "thunderstorm", "fire_crackling"], "source": source},
+        context={"known_classes": ClassTable.read().names},
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -44,10 +46,13 @@ def test_vggsound_csv(tmp_path):
 
 def test_authors_csv_with_column_mapping(tmp_path):
     csv = tmp_path / "DATASET.csv"
-    csv.write_text("video,label,t0\nhttps://youtu.be/abcdefghijk,Raining,\nABCDEFGHIJK,Fire Crackling,12.5\n"
-                   "https://example.org/v.mp4,thunderstorm,\nftp://x/y,raining,\nLMNOPQRSTUV,underwater bubbling,\n")
-    src = dict(kind="authors_csv", path=str(csv), columns={"url": "video", "label": "label", "start": "t0"},
-               use_ranges=True)
+    csv.write_text(
+        "video,label,t0\nhttps://youtu.be/abcdefghijk,Raining,\nABCDEFGHIJK,Fire Crackling,12.5\n"
+        "https://example.org/v.mp4,thunderstorm,\nftp://x/y,raining,\nLMNOPQRSTUV,underwater bubbling,\n"
+    )
+    src = dict(
+        kind="authors_csv", path=str(csv), columns={"url": "video", "label": "label", "start": "t0"}, use_ranges=True
+    )
     df = read_manifest(_params(**src), ClassTable.read()).set_index("id")
     assert df.loc["abcdefghijk", "url"] == "https://www.youtube.com/watch?v=abcdefghijk"
     assert df.loc["abcdefghijk", "label"] == "raining" and math.isnan(df.loc["abcdefghijk", "start"])

@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from sound2video.models.stylegan3 import GeneratorConfig, StyleGAN3ConfigError
+from sound2video.models.stylegan3 import GeneratorConfig, StyleGAN3ConfigError, ops
+from sound2video.models.stylegan3 import ops_reference as ref
 from sound2video.models.stylegan3.networks import Generator
-from sound2video.models.stylegan3 import ops, ops_reference as ref
 from sound2video.models.stylegan3.schedule import design_lowpass_filter, layer_filters, synthesis_schedule
 
 
 def tiny(kind: str, res: int = 64, **kw) -> GeneratorConfig:
-    return GeneratorConfig.preset(kind, res, **{"channel_base": 1024, "channel_max": 32, "z_dim": 16,
-                                                "w_dim": 16, **kw})
+    return GeneratorConfig.preset(
+        kind, res, **{"channel_base": 1024, "channel_max": 32, "z_dim": 16, "w_dim": 16, **kw}
+    )
 
 
 def randomised(cfg: GeneratorConfig, seed: int = 0) -> Generator:
@@ -29,18 +30,33 @@ def randomised(cfg: GeneratorConfig, seed: int = 0) -> Generator:
             layer.bias.normal_(0, 0.5)
             layer.magnitude_ema.uniform_(0.3, 3)
         G.mapping.w_avg.normal_()
-        G.synthesis.input.affine.weight.normal_(0, 0.3)   # trained nets rotate/translate per w
+        G.synthesis.input.affine.weight.normal_(0, 0.3)  # trained nets rotate/translate per w
     return G
 
 
 # --- schedule -------------------------------------------------------------------------------------------------
 
+
 def test_schedule_reproduces_the_lhq_t256_layer_table():
     inp, layers = synthesis_schedule(GeneratorConfig.preset("T", 256))
     assert (inp.channels, inp.size, inp.sampling_rate, inp.bandwidth) == (512, 36, 16, 2)
     assert [s.name for s in layers] == [
-        "L0_36_512", "L1_36_512", "L2_36_512", "L3_52_512", "L4_52_512", "L5_84_512", "L6_84_512", "L7_148_512",
-        "L8_148_512", "L9_148_362", "L10_276_256", "L11_276_181", "L12_276_128", "L13_256_128", "L14_256_3"]
+        "L0_36_512",
+        "L1_36_512",
+        "L2_36_512",
+        "L3_52_512",
+        "L4_52_512",
+        "L5_84_512",
+        "L6_84_512",
+        "L7_148_512",
+        "L8_148_512",
+        "L9_148_362",
+        "L10_276_256",
+        "L11_276_181",
+        "L12_276_128",
+        "L13_256_128",
+        "L14_256_3",
+    ]
     by = {s.name: s for s in layers}
     assert by["L0_36_512"].padding == (9, 8, 9, 8) and (by["L0_36_512"].up_taps, by["L0_36_512"].down_taps) == (12, 12)
     assert by["L3_52_512"].padding == (-6, -9, -6, -9) and by["L3_52_512"].up_factor == 4
@@ -54,8 +70,15 @@ def test_schedule_reproduces_the_lhq_t256_layer_table():
 
 def test_schedule_r256_names_and_radial_filters():
     _, layers = synthesis_schedule(GeneratorConfig.preset("R", 256))
-    assert [s.name for s in layers][-7:] == ["L8_148_1024", "L9_148_724", "L10_276_512", "L11_276_362",
-                                             "L12_276_256", "L13_256_256", "L14_256_3"]
+    assert [s.name for s in layers][-7:] == [
+        "L8_148_1024",
+        "L9_148_724",
+        "L10_276_512",
+        "L11_276_362",
+        "L12_276_256",
+        "L13_256_256",
+        "L14_256_3",
+    ]
     assert sum(s.conv_flops for s in layers) / 1e9 == pytest.approx(199, abs=1)
     assert [s.down_radial for s in layers] == [True] * 12 + [False] * 3
     up, down = layer_filters(layers[0])
@@ -75,14 +98,17 @@ def test_config_errors_name_the_key():
     with pytest.raises(StyleGAN3ConfigError, match="unknown StyleGAN3 config"):
         GeneratorConfig.preset("X")
     with pytest.raises(StyleGAN3ConfigError, match="fancy_option"):
-        GeneratorConfig.from_official_kwargs({"z_dim": 8, "w_dim": 8, "img_resolution": 16, "img_channels": 3,
-                                              "c_dim": 0, "fancy_option": 1})
+        GeneratorConfig.from_official_kwargs(
+            {"z_dim": 8, "w_dim": 8, "img_resolution": 16, "img_channels": 3, "c_dim": 0, "fancy_option": 1}
+        )
 
 
 # --- reference ops against a loop-level definition ------------------------------------------------------------
 
-def upfirdn_loops(x: np.ndarray, f: np.ndarray, up: int, down: int, pad: tuple[int, int, int, int],
-                  gain: float) -> np.ndarray:
+
+def upfirdn_loops(
+    x: np.ndarray, f: np.ndarray, up: int, down: int, pad: tuple[int, int, int, int], gain: float
+) -> np.ndarray:
     """Literal definition, one channel at a time: stuff zeros, pad/crop, true 2-D convolution, decimate."""
     f2 = np.outer(f, f) if f.ndim == 1 else f
     f2 = f2 * gain
@@ -91,24 +117,30 @@ def upfirdn_loops(x: np.ndarray, f: np.ndarray, up: int, down: int, pad: tuple[i
     s[::up, ::up] = x
     px0, px1, py0, py1 = pad
     big = np.zeros((h * up + max(py0, 0) + max(py1, 0), w * up + max(px0, 0) + max(px1, 0)))
-    big[max(py0, 0):max(py0, 0) + h * up, max(px0, 0):max(px0, 0) + w * up] = s
-    big = big[max(-py0, 0): big.shape[0] - max(-py1, 0), max(-px0, 0): big.shape[1] - max(-px1, 0)]
+    big[max(py0, 0) : max(py0, 0) + h * up, max(px0, 0) : max(px0, 0) + w * up] = s
+    big = big[max(-py0, 0) : big.shape[0] - max(-py1, 0), max(-px0, 0) : big.shape[1] - max(-px1, 0)]
     kh, kw = f2.shape
     out = np.zeros((big.shape[0] - kh + 1, big.shape[1] - kw + 1))
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
-            out[i, j] = np.sum(big[i:i + kh, j:j + kw] * f2[::-1, ::-1])
+            out[i, j] = np.sum(big[i : i + kh, j : j + kw] * f2[::-1, ::-1])
     return out[::down, ::down]
 
 
-@pytest.mark.parametrize("up,down,pad,taps,radial", [
-    (2, 1, (3, 2, 3, 2), 6, False), (4, 1, (-2, -3, 1, 0), 8, False), (1, 2, (0, 0, 0, 0), 6, False),
-    (1, 2, (0, 0, 0, 0), 6, True)])
+@pytest.mark.parametrize(
+    "up,down,pad,taps,radial",
+    [
+        (2, 1, (3, 2, 3, 2), 6, False),
+        (4, 1, (-2, -3, 1, 0), 8, False),
+        (1, 2, (0, 0, 0, 0), 6, False),
+        (1, 2, (0, 0, 0, 0), 6, True),
+    ],
+)
 def test_reference_upfirdn2d_matches_the_definition(up, down, pad, taps, radial):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 9, 10))
     f = design_lowpass_filter(taps, 2.0, 3.0, 8, radial=radial).astype(np.float64)
-    gain = up ** 2 if not radial else 1
+    gain = up**2 if not radial else 1
     got = ref.upfirdn2d(torch.from_numpy(x)[None], torch.from_numpy(f), up=up, down=down, padding=pad, gain=gain)[0]
     for c in range(2):
         np.testing.assert_allclose(got[c].numpy(), upfirdn_loops(x[c], f, up, down, pad, gain), atol=1e-12)
@@ -116,10 +148,18 @@ def test_reference_upfirdn2d_matches_the_definition(up, down, pad, taps, radial)
 
 # --- fast ops against the reference ops -----------------------------------------------------------------------
 
+
 def _nonlinearity(spec, up_f, down_f):
-    return ops.FilteredLReLU(up_filter=up_f, down_filter=down_f, up=spec.up_factor, down=spec.down_factor,
-                             padding=spec.padding, gain=1.0 if spec.is_torgb else math.sqrt(2),
-                             slope=1.0 if spec.is_torgb else 0.2, clamp=spec.conv_clamp)
+    return ops.FilteredLReLU(
+        up_filter=up_f,
+        down_filter=down_f,
+        up=spec.up_factor,
+        down=spec.down_factor,
+        padding=spec.padding,
+        gain=1.0 if spec.is_torgb else math.sqrt(2),
+        slope=1.0 if spec.is_torgb else 0.2,
+        clamp=spec.conv_clamp,
+    )
 
 
 @pytest.mark.parametrize("kind", ["T", "R"])
@@ -129,23 +169,40 @@ def test_fast_filtered_lrelu_matches_reference_for_every_layer_shape(kind):
     for spec in layers:
         up_f, down_f = layer_filters(spec)
         size = spec.in_size + spec.conv_kernel - 1
-        x = torch.randn(2, 5, size, size, generator=gen, dtype=torch.float64) * 300   # exercises the clamp
+        x = torch.randn(2, 5, size, size, generator=gen, dtype=torch.float64) * 300  # exercises the clamp
         b = torch.randn(5, generator=gen, dtype=torch.float64)
         t = [None if f is None else torch.from_numpy(f.astype(np.float64)) for f in (up_f, down_f)]
-        want = ref.filtered_lrelu(x, t[0], t[1], b, up=spec.up_factor, down=spec.down_factor, padding=spec.padding,
-                                  gain=1 if spec.is_torgb else math.sqrt(2), slope=1 if spec.is_torgb else 0.2,
-                                  clamp=spec.conv_clamp)
+        want = ref.filtered_lrelu(
+            x,
+            t[0],
+            t[1],
+            b,
+            up=spec.up_factor,
+            down=spec.down_factor,
+            padding=spec.padding,
+            gain=1 if spec.is_torgb else math.sqrt(2),
+            slope=1 if spec.is_torgb else 0.2,
+            clamp=spec.conv_clamp,
+        )
         got = _nonlinearity(spec, up_f, down_f)(x, b)
         assert got.shape == want.shape == (2, 5, spec.out_size, spec.out_size), spec.name
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10, msg=spec.name)
-        unclamped = ref.filtered_lrelu(x, t[0], t[1], b, up=spec.up_factor, down=spec.down_factor,
-                                       padding=spec.padding, gain=1 if spec.is_torgb else math.sqrt(2),
-                                       slope=1 if spec.is_torgb else 0.2, clamp=None)
+        unclamped = ref.filtered_lrelu(
+            x,
+            t[0],
+            t[1],
+            b,
+            up=spec.up_factor,
+            down=spec.down_factor,
+            padding=spec.padding,
+            gain=1 if spec.is_torgb else math.sqrt(2),
+            slope=1 if spec.is_torgb else 0.2,
+            clamp=None,
+        )
         assert not torch.allclose(want, unclamped), f"{spec.name}: the clamp should be exercised"
 
 
-@pytest.mark.parametrize("up,down,radial", [(2, 2, False), (4, 2, False), (2, 2, True), (1, 2, False),
-                                            (2, 1, False)])
+@pytest.mark.parametrize("up,down,radial", [(2, 2, False), (4, 2, False), (2, 2, True), (1, 2, False), (2, 1, False)])
 def test_fast_filtered_lrelu_up_down_cases(up, down, radial):
     gen = torch.Generator().manual_seed(up * 10 + down)
     fu = design_lowpass_filter(6 * up, 3.0, 4.0, 16) if up > 1 else None
@@ -164,18 +221,23 @@ def test_fast_filtered_lrelu_gradients_match_reference():
     x = torch.randn(2, 3, 20, 20, dtype=torch.float64, requires_grad=True)
     w = torch.randn(2, 3, 20, 20, dtype=torch.float64)
     pad = (9, 8, 9, 8)
-    want = ref.filtered_lrelu(x, torch.from_numpy(fu).double(), torch.from_numpy(fd).double(), None, up=2, down=2,
-                              padding=pad, clamp=0.5)
-    (gw,) = torch.autograd.grad((want * w[..., :want.shape[2], :want.shape[3]]).sum(), x)
+    want = ref.filtered_lrelu(
+        x, torch.from_numpy(fu).double(), torch.from_numpy(fd).double(), None, up=2, down=2, padding=pad, clamp=0.5
+    )
+    (gw,) = torch.autograd.grad((want * w[..., : want.shape[2], : want.shape[3]]).sum(), x)
     got = ops.FilteredLReLU(fu, fd, 2, 2, pad, gain=math.sqrt(2), slope=0.2, clamp=0.5)(x)
-    (gg,) = torch.autograd.grad((got * w[..., :got.shape[2], :got.shape[3]]).sum(), x)
+    (gg,) = torch.autograd.grad((got * w[..., : got.shape[2], : got.shape[3]]).sum(), x)
     torch.testing.assert_close(gg, gw, rtol=1e-9, atol=1e-9)
 
 
 def test_axis_resampler_equals_its_dense_definition():
     rng = np.random.default_rng(3)
-    for a, b, c, n_in, n_out, block in [(2, 1, 9, 30, 50, 32), (4, 1, -6, 20, 70, 32), (1, 2, 0, 60, 25, 16),
-                                        (1, 1, 3, 10, 14, 16)]:
+    for a, b, c, n_in, n_out, block in [
+        (2, 1, 9, 30, 50, 32),
+        (4, 1, -6, 20, 70, 32),
+        (1, 2, 0, 60, 25, 16),
+        (1, 1, 3, 10, 14, 16),
+    ]:
         h = rng.standard_normal(12)
         dense = np.zeros((n_out, n_in))
         for m in range(n_out):
@@ -197,16 +259,17 @@ def test_fast_modulated_conv_matches_grouped_reference(batch, demodulate, k):
     gain = torch.tensor(0.7, dtype=torch.float64)
     want = ref.modulated_conv2d(x, weight, styles, demodulate, k - 1, gain) + bias.reshape(1, -1, 1, 1)
     cache = ops.ModulationCache()
-    for _ in range(2):   # second call goes through the cache
+    for _ in range(2):  # second call goes through the cache
         got = ops.modulated_conv2d(x, weight, styles, demodulate, k - 1, gain, bias, cache)
         torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
     with torch.no_grad():
-        weight.mul_(2)    # an in-place edit invalidates the cache
+        weight.mul_(2)  # an in-place edit invalidates the cache
     want = ref.modulated_conv2d(x, weight, styles, demodulate, k - 1, gain) + bias.reshape(1, -1, 1, 1)
     torch.testing.assert_close(ops.modulated_conv2d(x, weight, styles, demodulate, k - 1, gain, bias, cache), want)
 
 
 # --- whole generators -----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["T", "R"])
 def test_tiny_generator_fast_equals_reference_end_to_end(kind):
@@ -281,7 +344,7 @@ def test_synthesis_input_matches_an_independent_fourier_feature_formula():
         f = freqs @ m[:2, :2]
         ph = phases + freqs @ m[:2, 2]
         amp = np.clip(1 - (np.linalg.norm(f, axis=1) - inp.bandwidth) / (inp.sampling_rate / 2 - inp.bandwidth), 0, 1)
-        gx, gy = np.meshgrid(pos, pos)      # [row=y, col=x]
+        gx, gy = np.meshgrid(pos, pos)  # [row=y, col=x]
         feat = np.sin(2 * np.pi * (gx[..., None] * f[:, 0] + gy[..., None] * f[:, 1] + ph)) * amp
         np.testing.assert_allclose(got[b], np.moveaxis(feat @ weight.T, -1, 0), atol=1e-10)
 
@@ -323,8 +386,16 @@ def test_caches_filled_under_inference_mode_serve_a_later_backward_pass():
 
 def test_official_call_conventions():
     """Drop-in use: official constructor kwargs, ``G(z, c)`` with an empty c, ``noise_mode``/``force_fp32``."""
-    G = Generator(z_dim=16, c_dim=0, w_dim=16, img_resolution=32, img_channels=3, channel_base=1024,
-                  channel_max=32, mapping_kwargs={"num_layers": 2}).eval()
+    G = Generator(
+        z_dim=16,
+        c_dim=0,
+        w_dim=16,
+        img_resolution=32,
+        img_channels=3,
+        channel_base=1024,
+        channel_max=32,
+        mapping_kwargs={"num_layers": 2},
+    ).eval()
     assert G.config == tiny("T", res=32)
     z = torch.randn(2, 16)
     c = torch.zeros([2, G.c_dim])

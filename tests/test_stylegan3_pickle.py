@@ -7,30 +7,36 @@ import io
 import os
 import pickle
 import pickletools
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from stylegan3_pickles import MODULE_SRC, Persistent, official_modules, official_state, write_official_pickle
+from test_stylegan3 import randomised, tiny
 
 from sound2video.cli import main as cli
+from sound2video.fsutil import sha256_file
 from sound2video.models.stylegan3.checkpoint import load_generator, save_generator
 from sound2video.models.stylegan3.networks import Generator
 from sound2video.models.stylegan3.pickle_loader import NetworkFormatError, UnsafePickleError, read_pickle
 from sound2video.remote import FetchError
-from sound2video.fsutil import sha256_file
-from stylegan3_pickles import MODULE_SRC, Persistent, official_modules, official_state, write_official_pickle
-from test_stylegan3 import randomised, tiny
 
 OFFICIAL_GLOBALS = {  # the Hugging Face pickle scan of lhq-256-stylegan3-t-25Mimg.pkl lists exactly these
-    "torch_utils.persistence _reconstruct_persistent_obj", "torch._utils _rebuild_tensor_v2",
-    "torch._utils _rebuild_parameter", "torch.storage _load_from_bytes", "collections OrderedDict",
-    "dnnlib.util EasyDict", "numpy ndarray", "numpy dtype", "numpy._core.multiarray _reconstruct",
-    "numpy._core.multiarray scalar"}
+    "torch_utils.persistence _reconstruct_persistent_obj",
+    "torch._utils _rebuild_tensor_v2",
+    "torch._utils _rebuild_parameter",
+    "torch.storage _load_from_bytes",
+    "collections OrderedDict",
+    "dnnlib.util EasyDict",
+    "numpy ndarray",
+    "numpy dtype",
+    "numpy._core.multiarray _reconstruct",
+    "numpy._core.multiarray scalar",
+}
 
 
 def pickle_globals(data: bytes) -> set[str]:
-    found, memo, pushed = set(), {}, []    # enough of a pickle machine to follow strings through the memo
+    found, memo, pushed = set(), {}, []  # enough of a pickle machine to follow strings through the memo
     for op, arg, _ in pickletools.genops(data):
         if op.name == "GLOBAL":
             found.add(arg)
@@ -58,11 +64,11 @@ def render(G: Generator, seed: int = 0, n: int = 2, **kw) -> torch.Tensor:
 @pytest.mark.parametrize("kind", ["T", "R"])
 def test_official_pickle_loads_with_identical_outputs(tmp_path, kind):
     G = randomised(tiny(kind))
-    G.set_input_transform(translate=(0.1, 0.05), rotate=8)   # the transform buffer travels with the weights
+    G.set_input_transform(translate=(0.1, 0.05), rotate=8)  # the transform buffer travels with the weights
     path = write_official_pickle(G, tmp_path / "network-snapshot.pkl")
     assert pickle_globals(path.read_bytes()) == OFFICIAL_GLOBALS
     H = load_generator(path)
-    assert H.config.magnitude_ema_beta == pytest.approx(0.5 ** (32 / 20000))   # from the pickle's init kwargs
+    assert H.config.magnitude_ema_beta == pytest.approx(0.5 ** (32 / 20000))  # from the pickle's init kwargs
     assert dataclasses.replace(H.config, magnitude_ema_beta=0.999) == G.config
     assert H.source["format"] == "official-pickle"
     assert not any(p.requires_grad for p in H.parameters()) and not H.training
@@ -82,7 +88,7 @@ def test_numpy1_module_paths_and_protocol2_load(tmp_path):
 def test_embedded_module_source_is_never_executed(tmp_path, monkeypatch):
     marker = tmp_path / "pwned"
     payload = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('code from the pickle ran')\n"
-    exec(compile(payload.replace("pwned", "control"), "payload", "exec"))   # the payload is live...
+    exec(compile(payload.replace("pwned", "control"), "payload", "exec"))  # the payload is live...
     assert (tmp_path / "control").exists()
     G = randomised(tiny("T"))
     with official_modules() as mods:
@@ -93,7 +99,7 @@ def test_embedded_module_source_is_never_executed(tmp_path, monkeypatch):
         data = pickle.dumps(state, protocol=4)
     (tmp_path / "net.pkl").write_bytes(data)
     assert torch.equal(render(G), render(load_generator(tmp_path / "net.pkl")))
-    assert not marker.exists()          # ...but loading never ran it
+    assert not marker.exists()  # ...but loading never ran it
 
 
 class _Evil:
@@ -111,7 +117,7 @@ def test_malicious_pickles_are_refused_and_do_nothing(tmp_path, how):
         evil, name = _Evil(os.system, f"touch {marker}"), "posix.system"
     elif how == "builtins.exec":
         evil, name = _Evil(exec, f"open({str(marker)!r}, 'w').write('x')"), "builtins.exec"
-    else:   # a tensor storage whose nested torch.save blob calls os.system
+    else:  # a tensor storage whose nested torch.save blob calls os.system
         evil, name = _Evil(torch.storage._load_from_bytes, pickle.dumps(_Evil(os.system, f"touch {marker}"))), None
     G = randomised(tiny("T"))
     with official_modules() as mods:
@@ -145,7 +151,7 @@ def test_filter_mismatch_and_wrong_shapes_are_errors(tmp_path):
     G = randomised(tiny("T"))
     with official_modules() as mods:
         state = official_state(G, mods)
-        state["G_ema"].state["_init_kwargs"]["channel_max"] = 64      # kwargs no longer match the tensors
+        state["G_ema"].state["_init_kwargs"]["channel_max"] = 64  # kwargs no longer match the tensors
         (tmp_path / "s.pkl").write_bytes(pickle.dumps(state, protocol=4))
     with pytest.raises(NetworkFormatError, match="in the network file but"):
         load_generator(tmp_path / "s.pkl")
@@ -171,7 +177,7 @@ def test_our_format_round_trip_and_single_file(tmp_path):
     assert b"module_src" not in (out / "model.safetensors").read_bytes()
     H = load_generator(out)
     single = tmp_path / "alone.safetensors"
-    single.write_bytes((out / "model.safetensors").read_bytes())   # config travels in the metadata
+    single.write_bytes((out / "model.safetensors").read_bytes())  # config travels in the metadata
     for other in (H, load_generator(single)):
         assert torch.equal(render(G, truncation_psi=0.5), render(other, truncation_psi=0.5))
     with pytest.raises(FetchError, match="sha256 mismatch"):
@@ -186,7 +192,7 @@ def test_url_with_sha256_and_cache(tmp_path, http_root, monkeypatch):
     cache = tmp_path / "cache"
     H = load_generator(f"{base}/lhq.pkl", sha256=digest, cache_dir=cache)
     assert torch.equal(render(G), render(H))
-    path.unlink()   # served once; the cache answers now
+    path.unlink()  # served once; the cache answers now
     assert torch.equal(render(G), render(load_generator(f"{base}/lhq.pkl", sha256=digest, cache_dir=cache)))
     with pytest.raises(FetchError, match="sha256 mismatch"):
         load_generator(f"{base}/lhq.pkl", sha256="f" * 64, cache_dir=cache)
@@ -203,13 +209,28 @@ def test_cli_convert_info_sample(tmp_path, capsys, caplog):
     assert cli(["stylegan3", "info", str(tmp_path / "conv")]) == 0
     out = capsys.readouterr().out
     assert "L3_36_32" in out and "L14_64_3" in out and f"{G.param_count():,}" in out
-    assert cli(["stylegan3", "sample", "--network", str(src), "--seeds", "0-4", "--psi", "0.7",
-                "--out", str(tmp_path / "grid.png")]) == 0
+    assert (
+        cli(
+            [
+                "stylegan3",
+                "sample",
+                "--network",
+                str(src),
+                "--seeds",
+                "0-4",
+                "--psi",
+                "0.7",
+                "--out",
+                str(tmp_path / "grid.png"),
+            ]
+        )
+        == 0
+    )
     from PIL import Image
 
     grid = np.asarray(Image.open(tmp_path / "grid.png"))
     assert grid.shape == (2 * 64, 3 * 64, 3)
-    want = render(G, seed=3, n=1, truncation_psi=0.7)   # seed 3 sits at row 1, column 0
+    want = render(G, seed=3, n=1, truncation_psi=0.7)  # seed 3 sits at row 1, column 0
     want = (want * 127.5 + 128).clamp(0, 255).to(torch.uint8)[0].permute(1, 2, 0).numpy()
     assert np.array_equal(grid[64:128, 0:64], want)
     assert cli(["stylegan3", "sample", "--network", str(src), "--seeds", "3-1", "--out", str(tmp_path / "x.png")]) == 1

@@ -22,8 +22,11 @@ def audio_features(x: np.ndarray, n_fft: int = 1024, bands: int = 24) -> np.ndar
     power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
     freqs = np.fft.rfftfreq(n_fft, 1 / SR)
     edges = np.geomspace(30, SR / 2, bands + 1)
-    logband = np.log(np.stack([power[:, (freqs >= lo) & (freqs < hi)].sum(axis=1) + 1e-9
-                               for lo, hi in zip(edges, edges[1:])], axis=1))
+    logband = np.log(
+        np.stack(
+            [power[:, (freqs >= lo) & (freqs < hi)].sum(axis=1) + 1e-9 for lo, hi in zip(edges, edges[1:])], axis=1
+        )
+    )
     mean = logband.mean(axis=0)
     return np.concatenate([mean - mean.max(), logband.std(axis=0)])
 
@@ -31,8 +34,13 @@ def audio_features(x: np.ndarray, n_fft: int = 1024, bands: int = 24) -> np.ndar
 def picture_features(name: str, seed: int) -> np.ndarray:
     frame = PICTURES[name](rng_for(name, seed, 0), 54, 96, 10)
     frames = np.stack([frame(i) for i in range(0, 20, 2)])
-    return np.concatenate([frames.mean(axis=(0, 1, 2)), frames.std(axis=(1, 2)).mean(axis=0),
-                           [np.abs(np.diff(frames, axis=0)).mean() * 10]])
+    return np.concatenate(
+        [
+            frames.mean(axis=(0, 1, 2)),
+            frames.std(axis=(1, 2)).mean(axis=0),
+            [np.abs(np.diff(frames, axis=0)).mean() * 10],
+        ]
+    )
 
 
 def nearest_centroid_accuracy(train: dict[str, list[np.ndarray]], test: dict[str, list[np.ndarray]]) -> float:
@@ -50,8 +58,7 @@ def nearest_centroid_accuracy(train: dict[str, list[np.ndarray]], test: dict[str
 
 
 def test_classes_separable_by_sound_alone():
-    feats = {c: [audio_features(render_audio(c, rng_for(c, seed, 7), 3.0, SR)) for seed in range(6)]
-             for c in CLASSES}
+    feats = {c: [audio_features(render_audio(c, rng_for(c, seed, 7), 3.0, SR)) for seed in range(6)] for c in CLASSES}
     acc = nearest_centroid_accuracy({c: f[:3] for c, f in feats.items()}, {c: f[3:] for c, f in feats.items()})
     assert acc == 1.0
 
@@ -94,11 +101,23 @@ def test_download_stage_rerenders_when_synthetic_params_change(tmp_path, repo_ro
     monkeypatch.chdir(repo_root)
 
     def params(duration: float) -> DownloadParams:
-        return DownloadParams.model_validate({
-            "classes": ["raining"], "min_height": 180, "workers": 1,
-            "source": {"kind": "synthetic", "synthetic": {"videos_per_class": 1, "duration_seconds": duration,
-                                                          "resolutions": [[320, 180]], "fps": 10,
-                                                          "sample_rate": 16000}}})
+        return DownloadParams.model_validate(
+            {
+                "classes": ["raining"],
+                "min_height": 180,
+                "workers": 1,
+                "source": {
+                    "kind": "synthetic",
+                    "synthetic": {
+                        "videos_per_class": 1,
+                        "duration_seconds": duration,
+                        "resolutions": [[320, 180]],
+                        "fps": 10,
+                        "sample_rate": 16000,
+                    },
+                },
+            }
+        )
 
     first = run(params(1.0), ClassTable.read(), tmp_path).iloc[0]
     same = run(params(1.0), ClassTable.read(), tmp_path).iloc[0]

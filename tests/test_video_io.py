@@ -20,10 +20,23 @@ import soundfile as sf
 from media import ffmpeg, probe_json
 
 from sound2video.audio.mel import MelParams, log_mel
-from sound2video.video.audio_windows import (AudioInputError, decode_audio, frame_count, frame_windows,
-                                             log_mel_rows, window_params, window_shape)
-from sound2video.video.generate import (GenerateError, GenerateFailure, GenerateResult, VideoModel, generate,
-                                        generate_folder)
+from sound2video.video.audio_windows import (
+    AudioInputError,
+    decode_audio,
+    frame_count,
+    frame_windows,
+    log_mel_rows,
+    window_params,
+    window_shape,
+)
+from sound2video.video.generate import (
+    GenerateError,
+    GenerateFailure,
+    GenerateResult,
+    VideoModel,
+    generate,
+    generate_folder,
+)
 from sound2video.video.writer import VideoWriter, VideoWriterError
 
 SR = 16000
@@ -33,8 +46,14 @@ MEL = MelParams(sample_rate=SR, clip_seconds=1.0, n_fft=512, hop_length=160, n_m
 class FakeModel:
     """Deterministic stand-in for the video network (see the module docstring)."""
 
-    def __init__(self, resolution: int = 16, fps: float = 10.0, window_seconds: float = 0.5,
-                 mel: MelParams = MEL, fail_after: int | None = None) -> None:
+    def __init__(
+        self,
+        resolution: int = 16,
+        fps: float = 10.0,
+        window_seconds: float = 0.5,
+        mel: MelParams = MEL,
+        fail_after: int | None = None,
+    ) -> None:
         self.resolution, self.fps, self.window_seconds, self.mel = resolution, fps, window_seconds, mel
         self.fail_after = fail_after
         self.started_with: dict = {}
@@ -59,7 +78,7 @@ class FakeModel:
 def tone(seconds: float, sr: int = SR, silent_until: float = 0.0) -> np.ndarray:
     """A chirp with a slow amplitude wobble (unambiguous to align), optionally silent at the start."""
     t = np.arange(int(round(seconds * sr))) / sr
-    wave = 0.5 * np.sin(2 * np.pi * (200 * t + 450 * t ** 2 / max(seconds, 1e-9))) * (0.6 + 0.4 * np.sin(2.6 * t))
+    wave = 0.5 * np.sin(2 * np.pi * (200 * t + 450 * t**2 / max(seconds, 1e-9))) * (0.6 + 0.4 * np.sin(2.6 * t))
     wave[t < silent_until] = 0
     return wave.astype(np.float32)
 
@@ -77,10 +96,38 @@ def media_dir(tmp_path_factory) -> Path:
     ffmpeg("-i", str(src), "-c:a", "flac", str(d / "tone.flac"))
     ffmpeg("-i", str(src), "-ar", "44100", "-ac", "2", "-c:a", "libmp3lame", "-b:a", "128k", str(d / "tone.mp3"))
     ffmpeg("-i", str(src), "-ar", "48000", "-c:a", "aac", "-b:a", "128k", str(d / "tone.m4a"))
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:r=10:d=2", "-i", str(src), "-c:v", "libx264", "-preset",
-           "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", str(d / "tone.mp4"))
-    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:r=10:d=1", "-c:v", "libx264", "-preset", "ultrafast",
-           "-pix_fmt", "yuv420p", str(d / "silent_video.mp4"))
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=64x48:r=10:d=2",
+        "-i",
+        str(src),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "128k",
+        str(d / "tone.mp4"),
+    )
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=64x48:r=10:d=1",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        str(d / "silent_video.mp4"),
+    )
     (d / "notes.txt").write_text("this is not a sound\n")
     write_wav(d / "short.wav", tone(0.04))
     sf.write(str(d / "empty.wav"), np.zeros(0, np.float32), SR, subtype="FLOAT")
@@ -106,8 +153,10 @@ def one_line_naming(err: Exception, path: Path) -> None:
 # ------------------------------------------------------------------------------------------ decode_audio ----
 
 
-@pytest.mark.parametrize("name, lossless", [("tone.wav", True), ("tone.flac", True), ("tone.mp3", False),
-                                            ("tone.m4a", False), ("tone.mp4", False)])
+@pytest.mark.parametrize(
+    "name, lossless",
+    [("tone.wav", True), ("tone.flac", True), ("tone.mp3", False), ("tone.m4a", False), ("tone.mp4", False)],
+)
 def test_decode_audio_reads_every_format(media_dir, name, lossless):
     src = tone(2.0)
     wave = decode_audio(media_dir / name, SR)
@@ -137,8 +186,15 @@ def test_decode_audio_resamples(media_dir):
     assert np.corrcoef(wave, tone(2.0)[::2])[0, 1] > 0.99  # the chirp stays below 4 kHz
 
 
-@pytest.mark.parametrize("name, problem", [("missing.wav", "not found"), ("notes.txt", "not a readable"),
-                                           ("silent_video.mp4", "no audio stream"), ("empty.wav", "empty")])
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("missing.wav", "not found"),
+        ("notes.txt", "not a readable"),
+        ("silent_video.mp4", "no audio stream"),
+        ("empty.wav", "empty"),
+    ],
+)
 def test_decode_audio_bad_inputs(media_dir, name, problem):
     path = media_dir / name
     with pytest.raises(AudioInputError) as e:
@@ -265,8 +321,11 @@ def test_generated_mp4_streams_duration_and_size(long_sound, tmp_path):
 
 
 def decode_frames(path: Path, side: int) -> np.ndarray:
-    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt",
-                          "rgb24", "-"], capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, side, side, 3)
 
 
@@ -317,9 +376,13 @@ def test_model_failure_mid_way_leaves_no_file(long_sound, tmp_path):
 
 def test_bad_inputs_are_one_line_errors_naming_the_file(media_dir, long_sound, tmp_path):
     model = FakeModel()
-    cases = {media_dir / "missing.wav": "not found", media_dir / "notes.txt": "not a readable",
-             media_dir / "silent_video.mp4": "no audio stream", media_dir / "short.wav": "shorter than one frame",
-             media_dir / "empty.wav": "empty"}
+    cases = {
+        media_dir / "missing.wav": "not found",
+        media_dir / "notes.txt": "not a readable",
+        media_dir / "silent_video.mp4": "no audio stream",
+        media_dir / "short.wav": "shorter than one frame",
+        media_dir / "empty.wav": "empty",
+    }
     for path, problem in cases.items():
         with pytest.raises(GenerateError) as e:
             generate(path, tmp_path / "o.mp4", model)
@@ -388,12 +451,16 @@ LONG_AUDIO_SCRIPT = textwrap.dedent("""
 def test_ten_minutes_of_sound_in_bounded_memory(tmp_path):
     """10 minutes at 4 fps, 32 px: the frames and windows stream, only the 38 MB waveform is held."""
     sound = tmp_path / "ten_minutes.wav"
-    ffmpeg("-f", "lavfi", "-i", "sine=frequency=330:sample_rate=16000:duration=600", "-c:a", "pcm_s16le",
-           str(sound))
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=330:sample_rate=16000:duration=600", "-c:a", "pcm_s16le", str(sound))
     out = tmp_path / "long.mp4"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")])}
-    r = subprocess.run([sys.executable, "-c", LONG_AUDIO_SCRIPT, str(sound), str(out), str(Path(__file__).parent)],
-                       capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[1])
+    r = subprocess.run(
+        [sys.executable, "-c", LONG_AUDIO_SCRIPT, str(sound), str(out), str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     frames, base_kb, peak_kb = map(int, r.stdout.split())
     assert frames == 2400
@@ -407,10 +474,25 @@ def test_ten_minutes_of_sound_in_bounded_memory(tmp_path):
 
 def shard_row(key: str, cls: str, mp4: Path) -> dict:
     """A clips-ledger row as the shard stage reads it (only what ``sample_json`` needs)."""
-    return {"key": key, "class": cls, "video_id": f"vid_{key}", "source_url": f"file:///{key}.mp4",
-            "source_kind": "synthetic", "clip_index": 0, "start": 0.0, "end": 1.0, "fps": 10, "frames": 10,
-            "width": 64, "height": 48, "sample_rate": 16000, "audio_samples": 16000, "channels": 1,
-            "scene_cut": False, "mp4": mp4}
+    return {
+        "key": key,
+        "class": cls,
+        "video_id": f"vid_{key}",
+        "source_url": f"file:///{key}.mp4",
+        "source_kind": "synthetic",
+        "clip_index": 0,
+        "start": 0.0,
+        "end": 1.0,
+        "fps": 10,
+        "frames": 10,
+        "width": 64,
+        "height": 48,
+        "sample_rate": 16000,
+        "audio_samples": 16000,
+        "channels": 1,
+        "scene_cut": False,
+        "mp4": mp4,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -425,24 +507,34 @@ def tiny_shards(tmp_path_factory, classes_table) -> Path:
     d = tmp_path_factory.mktemp("shards")
     clips = d / "clips"
     clips.mkdir()
-    plan = {"train": [("a_clip", "raining", "color"), ("c_clip", "thunderstorm", "testsrc2"),
-                      ("d_broken", "raining", "testsrc2")],
-            "val": [("b_clip", "fire_crackling", "testsrc2")]}
+    plan = {
+        "train": [
+            ("a_clip", "raining", "color"),
+            ("c_clip", "thunderstorm", "testsrc2"),
+            ("d_broken", "raining", "testsrc2"),
+        ],
+        "val": [("b_clip", "fire_crackling", "testsrc2")],
+    }
     out = d / "shards"
     out.mkdir()
     index = []
     for split, items in plan.items():
         samples = []
         for key, cls, picture in sorted(items):
-            mp4 = make_video(clips / f"{key}.mp4", size=(64, 48), seconds=1.0, fps=10, layout="mono",
-                             picture=picture)
+            mp4 = make_video(clips / f"{key}.mp4", size=(64, 48), seconds=1.0, fps=10, layout="mono", picture=picture)
             ffmpeg("-i", str(mp4), "-vn", "-ar", "16000", "-ac", "1", "-c:a", "flac", str(clips / f"{key}.flac"))
             data = mp4.read_bytes()
             if key == "d_broken":
                 data = data[: len(data) // 3]  # truncated download: the mp4 does not decode
-            samples.append({"__key__": key, "mp4": data, "flac": (clips / f"{key}.flac").read_bytes(),
-                            "json": json.dumps(sample_json(shard_row(key, cls, mp4), classes_table, split)).encode(),
-                            "cls": str(classes_table.index(cls)).encode()})
+            samples.append(
+                {
+                    "__key__": key,
+                    "mp4": data,
+                    "flac": (clips / f"{key}.flac").read_bytes(),
+                    "json": json.dumps(sample_json(shard_row(key, cls, mp4), classes_table, split)).encode(),
+                    "cls": str(classes_table.index(cls)).encode(),
+                }
+            )
         index += write_split(samples, out, split, max_count=2, max_bytes=10_000_000)
     write_json_atomic(out / INDEX_NAME, {"shards": index, "samples": 4})
     return out
@@ -501,6 +593,8 @@ def test_build_cache_is_reused_and_keyed_by_its_params(tiny_shards, classes_tabl
     other = cache_mod.build_cache(tiny_shards, root, classes_table.names, 4.0, 24, 0.5, mel)
     assert other.folder != first.folder and other.frames.shape == (3, 4, 24, 24, 3)
     assert sorted(p.name for p in root.iterdir()) == sorted([first.folder.name, other.folder.name])  # no temp
-    keys = {cache_mod.cache_key([("train-000000.tar", "0" * 64)], classes_table.names, 4.0, 16, 0.5, m, ("train",))
-            for m in (mel, MelParams(sample_rate=SR, n_fft=512, hop_length=160, n_mels=40))}
+    keys = {
+        cache_mod.cache_key([("train-000000.tar", "0" * 64)], classes_table.names, 4.0, 16, 0.5, m, ("train",))
+        for m in (mel, MelParams(sample_rate=SR, n_fft=512, hop_length=160, n_mels=40))
+    }
     assert len(keys) == 2

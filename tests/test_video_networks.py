@@ -10,12 +10,23 @@ from pydantic import ValidationError
 
 from sound2video.models.stylegan3 import GeneratorConfig
 from sound2video.models.stylegan3.networks import Generator
-from sound2video.video.discriminators import (ImageDiscriminator, VideoDiscriminator, discriminator_loss,
-                                              generator_adv_loss, maybe_time_reverse, r1_penalty)
+from sound2video.video.discriminators import (
+    ImageDiscriminator,
+    VideoDiscriminator,
+    discriminator_loss,
+    generator_adv_loss,
+    maybe_time_reverse,
+    r1_penalty,
+)
 from sound2video.video.generator import SoundToLatents
 from sound2video.video.losses import clip_cosine_loss, latent_supervision, temporal_consistency
-from sound2video.video.params import (DiscriminatorParams, ImageDiscriminatorParams, RecurrentParams,
-                                      SoundEncoderParams, VideoDiscriminatorParams)
+from sound2video.video.params import (
+    DiscriminatorParams,
+    ImageDiscriminatorParams,
+    RecurrentParams,
+    SoundEncoderParams,
+    VideoDiscriminatorParams,
+)
 from sound2video.video.render import render_frames
 from sound2video.video.sound_encoder import SoundEncoder
 
@@ -35,8 +46,11 @@ def tiny_model(num_ws: int = 10, w_dim: int = 16, enc: dict | None = None, seed:
 
 def inputs(model: SoundToLatents, b: int = 2, t: int = 5, seed: int = 1):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(b, t, N_MELS, WIN, generator=g), torch.randn(b, model.num_ws, model.w_dim, generator=g),
-            torch.randn(b, t, model.noise_dim, generator=g))
+    return (
+        torch.randn(b, t, N_MELS, WIN, generator=g),
+        torch.randn(b, model.num_ws, model.w_dim, generator=g),
+        torch.randn(b, t, model.noise_dim, generator=g),
+    )
 
 
 def motion(model: SoundToLatents, ws: torch.Tensor, mels: torch.Tensor, w0: torch.Tensor) -> torch.Tensor:
@@ -46,6 +60,7 @@ def motion(model: SoundToLatents, ws: torch.Tensor, mels: torch.Tensor, w0: torc
 
 
 # --- shapes and params -------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("num_ws,w_dim,groups", [(10, 64, [3, 6]), (16, 512, [3, 6]), (16, 32, [4, 8])])
 def test_shapes(num_ws, w_dim, groups):
@@ -57,7 +72,10 @@ def test_shapes(num_ws, w_dim, groups):
     assert offset.shape == (2, num_ws, w_dim) and code.shape == (2, 8)
     lo, hi = groups
     assert {n: b.gru.input_size for n, b in model.blocks.items()} == {
-        "coarse": lo * w_dim + 8, "mid": (hi - lo) * w_dim + 8, "fine": (num_ws - hi) * w_dim + 8}
+        "coarse": lo * w_dim + 8,
+        "mid": (hi - lo) * w_dim + 8,
+        "fine": (num_ws - hi) * w_dim + 8,
+    }
 
 
 def test_wrong_shapes_are_named():
@@ -89,8 +107,13 @@ def test_params_are_strict_and_errors_name_the_key():
     with pytest.raises(ValidationError, match="bogus"):
         DiscriminatorParams(video={"bogus": 1})
     assert RecurrentParams(active_blocks=["fine", "coarse"]).active_blocks == ["coarse", "fine"]
-    for cls in (SoundEncoderParams, RecurrentParams, ImageDiscriminatorParams, VideoDiscriminatorParams,
-                DiscriminatorParams):
+    for cls in (
+        SoundEncoderParams,
+        RecurrentParams,
+        ImageDiscriminatorParams,
+        VideoDiscriminatorParams,
+        DiscriminatorParams,
+    ):
         assert all(f.description for f in cls.model_fields.values()), cls
 
 
@@ -109,7 +132,7 @@ def test_no_batchnorm_anywhere(norm):
     assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in enc.modules())
     offset, _ = enc(mels)
     alone, _ = enc(mels[:1])
-    assert torch.allclose(offset[:1], alone, atol=1e-5)   # batch items do not interact in train() mode
+    assert torch.allclose(offset[:1], alone, atol=1e-5)  # batch items do not interact in train() mode
 
 
 def test_instance_norm_on_a_1x1_feature_map_is_refused():
@@ -118,6 +141,7 @@ def test_instance_norm_on_a_1x1_feature_map_is_refused():
 
 
 # --- audio conditioning and ablations --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("train", [True, False])
 def test_audio_enters_every_step_and_is_causal(train):
@@ -128,14 +152,13 @@ def test_audio_enters_every_step_and_is_causal(train):
         changed = mels.clone()
         changed[0, t] += torch.randn_like(changed[0, t])
         ws = model(changed, w0, noise)
-        assert torch.equal(ws[:, :t], base[:, :t]), t               # the past never changes
-        assert torch.equal(ws[1], base[1]), t                        # nor another batch item
-        for u in range(t, 6):                                        # frame t and every later frame do
+        assert torch.equal(ws[:, :t], base[:, :t]), t  # the past never changes
+        assert torch.equal(ws[1], base[1]), t  # nor another batch item
+        for u in range(t, 6):  # frame t and every later frame do
             assert not torch.allclose(ws[0, u], base[0, u]), (t, u)
         # ... beyond the offset: the recurrence itself heard window t (through the sound code)
         if t < 5:
-            assert not torch.allclose(motion(model, ws, changed, w0)[0, t + 1],
-                                      motion(model, base, mels, w0)[0, t + 1])
+            assert not torch.allclose(motion(model, ws, changed, w0)[0, t + 1], motion(model, base, mels, w0)[0, t + 1])
 
 
 def test_first_step_ablation_ignores_later_windows():
@@ -156,7 +179,7 @@ def test_none_ablation_is_independent_of_the_mel():
     mels, w0, noise = inputs(model)
     base = model(mels, w0, noise)
     assert torch.equal(model(torch.randn_like(mels) * 5, w0, noise), base)
-    assert not torch.allclose(base[:, 1:], base[:, :1])   # it still moves (noise and recurrence)
+    assert not torch.allclose(base[:, 1:], base[:, :1])  # it still moves (noise and recurrence)
 
 
 def test_coarse_only_moves_only_the_coarse_latents():
@@ -179,6 +202,7 @@ def test_noise_changes_motion_but_not_frame_zero():
 
 # --- streaming and smoothing -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", ["every_step", "first_step", "none"])
 def test_step_iterated_and_chunked_equal_forward(mode):
     model = tiny_model(audio_mode=mode, smoothing=0.4)
@@ -187,7 +211,7 @@ def test_step_iterated_and_chunked_equal_forward(mode):
         whole = model(mels, w0, noise, smooth=smooth)
         with torch.no_grad():
             state, out = model.init_state(w0), []
-            for chunk in ((0, 3), (3, 4), (4, 7)):            # streaming generation: state carried across chunks
+            for chunk in ((0, 3), (3, 4), (4, 7)):  # streaming generation: state carried across chunks
                 for t in range(*chunk):
                     w_t, state = model.step(state, mels[:, t], noise[:, t], smooth=smooth)
                     out.append(w_t)
@@ -210,6 +234,7 @@ def test_smoothing_is_an_ema_of_the_raw_latents():
 
 
 # --- rendering and gradients -------------------------------------------------------------------------------------
+
 
 def linear_synthesis(num_ws: int, w_dim: int, res: int = 8, seed: int = 3):
     g = torch.Generator().manual_seed(seed)
@@ -246,13 +271,16 @@ def test_render_chunking_and_checkpointing_give_the_same_frames_and_gradients():
         got = grads(model, synth, mels, w0, noise, **kw)
         assert set(got) == names
         for n in names:
-                assert rel_err(got[n], ref[n]) < 1e-5, (kw, n)
+            assert rel_err(got[n], ref[n]) < 1e-5, (kw, n)
 
 
 def test_gradients_through_a_tiny_stylegan3():
     torch.manual_seed(0)
-    G = Generator(GeneratorConfig.preset("T", 16, channel_base=256, channel_max=8, z_dim=8, w_dim=16,
-                                         num_layers=4)).eval().requires_grad_(False)
+    G = (
+        Generator(GeneratorConfig.preset("T", 16, channel_base=256, channel_max=8, z_dim=8, w_dim=16, num_layers=4))
+        .eval()
+        .requires_grad_(False)
+    )
     model = tiny_model(num_ws=G.num_ws, w_dim=G.w_dim, groups=[2, 4])
     mels, w0, noise = inputs(model, b=1, t=3)
     w0 = G.mapping(torch.randn(1, G.z_dim), None)
@@ -272,11 +300,13 @@ def test_render_rejects_bad_input():
 
 # --- discriminators ----------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("first_frame", [False, True])
 def test_video_discriminator_sees_frame_order(first_frame):
     torch.manual_seed(0)
-    d = VideoDiscriminator(VideoDiscriminatorParams(width=4, layers=2, temporal_kernel=2,
-                                                    first_frame_condition=first_frame))
+    d = VideoDiscriminator(
+        VideoDiscriminatorParams(width=4, layers=2, temporal_kernel=2, first_frame_condition=first_frame)
+    )
     video = torch.randn(2, 6, 3, 16, 16)
     out = d(video)
     t_out = 5 if first_frame else 6
@@ -284,7 +314,7 @@ def test_video_discriminator_sees_frame_order(first_frame):
     rev = d(video.flip(1))
     # A per-frame critic would give the time-reversed logits; D_V does not.
     assert not torch.allclose(rev[0], out[0]) and not torch.allclose(rev[0], out[0].flip(2))
-    assert not torch.allclose(rev[1].flip(2), out[1])   # the half-size scale too
+    assert not torch.allclose(rev[1].flip(2), out[1])  # the half-size scale too
 
 
 def test_image_discriminator_is_per_frame():
@@ -308,6 +338,7 @@ def test_time_reverse():
 
 
 # --- losses ------------------------------------------------------------------------------------------------------
+
 
 def test_adversarial_losses_against_hand_computation():
     real = [torch.tensor([[0.5, 2.0]]), torch.tensor([[1.0]])]
@@ -335,12 +366,12 @@ def test_r1_against_per_sample_autograd():
     r1 = r1_penalty(d(video), video)
     expect = []
     for i in range(3):
-        x = video[i:i + 1].detach().clone().requires_grad_()
+        x = video[i : i + 1].detach().clone().requires_grad_()
         score = sum(o.mean() for o in d(x))
         (g,) = torch.autograd.grad(score, x)
         expect.append(g.square().sum())
     assert r1.item() == pytest.approx(torch.stack(expect).mean().item(), rel=1e-5)
-    r1.backward()   # the penalty is differentiable w.r.t. D's weights
+    r1.backward()  # the penalty is differentiable w.r.t. D's weights
     assert d.scales[0].net[0].conv.weight.grad.abs().sum() > 0
     # hand check on a linear "D": score = mean(w * x) -> grad = w / numel
     w = torch.randn(2, 5)
@@ -354,7 +385,7 @@ def test_clip_and_latent_losses_against_hand_computation():
     a = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
     b = torch.tensor([[1.0, 1.0], [0.0, -1.0]])
     # cos: 1/sqrt(2), -1
-    assert clip_cosine_loss(a, b).item() == pytest.approx(((1 - 2 ** -0.5) + 2) / 2)
+    assert clip_cosine_loss(a, b).item() == pytest.approx(((1 - 2**-0.5) + 2) / 2)
     # text form: one target broadcast over the frames
     assert clip_cosine_loss(a, torch.tensor([[3.0, 0.0]])).item() == pytest.approx((0 + 1) / 2)
     with pytest.raises(ValueError, match="embedding sizes differ"):

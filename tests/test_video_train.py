@@ -24,21 +24,47 @@ from sound2video.video.params import TrainVideoParams
 from sound2video.video.train import TrainingData, VideoTrainer, train
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY_G = RandomGeneratorParams(config="T", resolution=32, channel_base=256, channel_max=16, z_dim=16, w_dim=16,
-                               num_layers=4, margin_size=2, seed=0, w_avg_samples=500)
-N_MELS, WIDTH = 16, 11   # a 0.5 s window at 16 kHz with hop 800: 1 + 8000 // 800 columns
+TINY_G = RandomGeneratorParams(
+    config="T",
+    resolution=32,
+    channel_base=256,
+    channel_max=16,
+    z_dim=16,
+    w_dim=16,
+    num_layers=4,
+    margin_size=2,
+    seed=0,
+    w_avg_samples=500,
+)
+N_MELS, WIDTH = 16, 11  # a 0.5 s window at 16 kHz with hop 800: 1 + 8000 // 800 columns
 
 
 def tiny_params(**over) -> TrainVideoParams:
     base = {
-        "fps": 4, "frames": 4, "window_seconds": 0.5, "start": {"kind": "mapping", "psi": 0.5},
+        "fps": 4,
+        "frames": 4,
+        "window_seconds": 0.5,
+        "start": {"kind": "mapping", "psi": 0.5},
         "encoder": {"width": 8, "blocks": [1, 1, 1, 1], "style_channels": 8, "sound_dim": 8},
         "recurrent": {"groups": [2, 4], "gru_layers": 1, "hidden": 8, "noise_dim": 4},
-        "discriminator": {"image": {"width": 8, "layers": 2},
-                          "video": {"width": 8, "layers": 2, "temporal_kernel": 2, "two_scales": False}},
-        "loss": {"clip_av": 1.0, "clip_at": 1.0, "consistency": 0.1, "adv_image": 0.05, "adv_video": 0.05,
-                 "latent": 1.0},
-        "steps": 6, "batch_size": 2, "lr": 0.003, "warmup_steps": 0, "checkpoint_every": 2, "log_every": 1,
+        "discriminator": {
+            "image": {"width": 8, "layers": 2},
+            "video": {"width": 8, "layers": 2, "temporal_kernel": 2, "two_scales": False},
+        },
+        "loss": {
+            "clip_av": 1.0,
+            "clip_at": 1.0,
+            "consistency": 0.1,
+            "adv_image": 0.05,
+            "adv_video": 0.05,
+            "latent": 1.0,
+        },
+        "steps": 6,
+        "batch_size": 2,
+        "lr": 0.003,
+        "warmup_steps": 0,
+        "checkpoint_every": 2,
+        "log_every": 1,
         "device": "cpu",
     }
     for k, v in over.items():
@@ -53,7 +79,9 @@ def G():
 
 @pytest.fixture(scope="module")
 def clip():
-    return load_clip(ClipModelSpec(model="tiny-clip", pretrained=None, config=str(ROOT / "configs/clip/tiny-clip.json")))
+    return load_clip(
+        ClipModelSpec(model="tiny-clip", pretrained=None, config=str(ROOT / "configs/clip/tiny-clip.json"))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +95,7 @@ def data(G, clip) -> TrainingData:
     frames = np.broadcast_to(colours[labels][:, None, None, None], (n, f, r, r, 3)).copy()
     mels = (rng.random((n, f, N_MELS, WIDTH)) * 0.1).astype(np.float16)
     for i, c in enumerate(labels):
-        mels[i, :, 4 * c:4 * c + 4] += 0.8
+        mels[i, :, 4 * c : 4 * c + 4] += 0.8
     dim = clip.embed_text(["x"]).shape[1]
     targets = rng.standard_normal((n, f, dim)).astype(np.float32)
     with torch.no_grad():
@@ -87,7 +115,7 @@ def test_a_few_steps_lower_the_generator_loss(G, clip, data):
     logs = [trainer.step(s) for s in range(p.steps)]
     total, latent = [h["loss_g"] for h in logs], [h["latent"] for h in logs]
     assert np.mean(total[-4:]) < np.mean(total[:4]), total
-    assert np.mean(latent[-4:]) < 0.5 * np.mean(latent[:4]), latent   # the paired term is learnable here
+    assert np.mean(latent[-4:]) < 0.5 * np.mean(latent[:4]), latent  # the paired term is learnable here
 
 
 def test_steps_log_every_term_and_train_both_sides(G, clip, data):
@@ -122,8 +150,7 @@ def test_resume_equals_uninterrupted(G, clip, data, tmp_path):
 
 
 def _generator(G, trainer: VideoTrainer) -> VideoGenerator:
-    mel = MelParams(sample_rate=16000, clip_seconds=0.5, n_fft=1024, hop_length=800, n_mels=N_MELS, fmin=50,
-                    fmax=8000)
+    mel = MelParams(sample_rate=16000, clip_seconds=0.5, n_fft=1024, hop_length=800, n_mels=N_MELS, fmin=50, fmax=8000)
     return VideoGenerator(trainer.state.ema["latents"], G, None, mel, 4.0, 0.5, 0.5)
 
 
@@ -134,7 +161,7 @@ def test_chunked_generation_equals_one_pass(G, clip, data):
     state = gen.start(3)
     parts = []
     for lo in range(0, len(windows), 3):
-        frames, state = gen.frames(state, windows[lo:lo + 3])
+        frames, state = gen.frames(state, windows[lo : lo + 3])
         parts.append(frames)
     assert np.array_equal(whole, np.concatenate(parts))
     other, _ = gen.frames(gen.start(4), windows)
@@ -149,8 +176,11 @@ def test_model_folder_round_trip_and_format_errors(G, clip, data, tmp_path):
     trainer = VideoTrainer(tiny_params(), G, clip, data, torch.device("cpu"))
     gen = _generator(G, trainer)
     out = tmp_path / "models" / "video"
-    save_video_model(gen, out, {"generator": {"path": str(gen_dir), "sha256": sha256_file(gen_dir / "model.safetensors")},
-                                "inversion": None})
+    save_video_model(
+        gen,
+        out,
+        {"generator": {"path": str(gen_dir), "sha256": sha256_file(gen_dir / "model.safetensors")}, "inversion": None},
+    )
     config = json.loads((out / "config.json").read_text())
     assert config["format"] == "video" and config["fps"] == 4.0 and config["mel"]["n_mels"] == N_MELS
     loaded = models.load(out)
@@ -188,28 +218,49 @@ def test_generate_command_with_a_trained_model_folder(G, clip, data, tmp_path):
     save_generator(G, gen_dir, source={"random_init": True})
     trainer = VideoTrainer(tiny_params(), G, clip, data, torch.device("cpu"))
     out = tmp_path / "models" / "video"
-    save_video_model(_generator(G, trainer), out,
-                     {"generator": {"path": str(gen_dir), "sha256": sha256_file(gen_dir / "model.safetensors")},
-                      "inversion": None})
+    save_video_model(
+        _generator(G, trainer),
+        out,
+        {"generator": {"path": str(gen_dir), "sha256": sha256_file(gen_dir / "model.safetensors")}, "inversion": None},
+    )
     wav = tmp_path / "tone.wav"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=1.3:sample_rate=16000",
-                    str(wav)], check=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=1.3:sample_rate=16000", str(wav)],
+        check=True,
+    )
     mp4 = tmp_path / "out.mp4"
-    cmd = [sys.executable, "-m", "sound2video.cli", "generate", "--audio", str(wav), "--out", str(mp4), "--model",
-           str(out), "--size", "64"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sound2video.cli",
+        "generate",
+        "--audio",
+        str(wav),
+        "--out",
+        str(mp4),
+        "--model",
+        str(out),
+        "--size",
+        "64",
+    ]
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stderr
-    probe = json.loads(subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(mp4)],
-                                      capture_output=True, text=True, check=True).stdout)["streams"]
+    probe = json.loads(
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(mp4)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )["streams"]
     video = next(s for s in probe if s["codec_type"] == "video")
     assert video["codec_name"] == "h264" and video["width"] == 64 and video["pix_fmt"] == "yuv420p"
     assert any(s["codec_type"] == "audio" and s["codec_name"] == "aac" for s in probe)
     assert abs(float(video["duration"]) - 1.3) <= 1 / 4 + 1e-6
     first = mp4.read_bytes()
     again = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    assert again.returncode != 0 and "exists" in again.stderr   # no overwrite without --force
+    assert again.returncode != 0 and "exists" in again.stderr  # no overwrite without --force
     assert subprocess.run(cmd + ["--force"], capture_output=True, text=True, cwd=ROOT).returncode == 0
-    assert mp4.read_bytes() == first                               # same seed, same bytes
-    wrong = subprocess.run([*cmd[:-4], "--model", str(gen_dir), "--force"], capture_output=True, text=True,
-                           cwd=ROOT)
+    assert mp4.read_bytes() == first  # same seed, same bytes
+    wrong = subprocess.run([*cmd[:-4], "--model", str(gen_dir), "--force"], capture_output=True, text=True, cwd=ROOT)
     assert wrong.returncode != 0 and "expected 'video'" in wrong.stderr and "\n" not in wrong.stderr.strip()

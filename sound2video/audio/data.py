@@ -29,8 +29,10 @@ def _decode(sample: dict[str, Any], mel: MelParams) -> tuple[str, str, np.ndarra
 
     meta = json.loads(sample["json"])
     wave = load_audio(sample["flac"], mel, name=f"{sample['__key__']}.flac")
-    frames = [np.asarray(Image.open(io.BytesIO(sample[k])).convert("RGB"))
-              for k in sorted(k for k in sample if k.startswith("frame") and k.endswith(".jpg"))]
+    frames = [
+        np.asarray(Image.open(io.BytesIO(sample[k])).convert("RGB"))
+        for k in sorted(k for k in sample if k.startswith("frame") and k.endswith(".jpg"))
+    ]
     return sample["__key__"], meta["class"], log_mel(wave, mel), (np.stack(frames) if frames else None)
 
 
@@ -39,8 +41,14 @@ def _as_is(sample: Any) -> Any:
     return sample
 
 
-def read_shards(shards: list[Path], mel: MelParams, class_names: list[str], clip: Any | None,
-                num_workers: int = 2, cache: Path | None = None) -> Features:
+def read_shards(
+    shards: list[Path],
+    mel: MelParams,
+    class_names: list[str],
+    clip: Any | None,
+    num_workers: int = 2,
+    cache: Path | None = None,
+) -> Features:
     """Decode every sample of ``shards`` (in DataLoader workers); ``clip`` (a metrics ClipModel) embeds the frames.
 
     With ``cache``, mels go to a float16 memory-mapped ``.npy`` there instead of memory (VGG-Sound at full size is
@@ -51,14 +59,17 @@ def read_shards(shards: list[Path], mel: MelParams, class_names: list[str], clip
 
     if not shards:
         raise FileNotFoundError("no shards to read (run the shard stage of the training data set first)")
-    ds = wds.WebDataset([str(s) for s in shards], shardshuffle=False, empty_check=False).map(
-        partial(_decode, mel=mel))
-    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=min(num_workers, len(shards)),
-                                         collate_fn=_as_is)
+    ds = wds.WebDataset([str(s) for s in shards], shardshuffle=False, empty_check=False).map(partial(_decode, mel=mel))
+    loader = torch.utils.data.DataLoader(
+        ds, batch_size=None, num_workers=min(num_workers, len(shards)), collate_fn=_as_is
+    )
     n = _count(shards)
     shape = (n, mel.n_mels, mel.num_frames)
-    mels = (np.lib.format.open_memmap(cache, mode="w+", dtype=np.float16, shape=shape) if cache is not None
-            else np.empty(shape, np.float32))
+    mels = (
+        np.lib.format.open_memmap(cache, mode="w+", dtype=np.float16, shape=shape)
+        if cache is not None
+        else np.empty(shape, np.float32)
+    )
     keys, names, images = [], [], []
     for i, (key, cls, m, frames) in enumerate(loader):
         if cls not in class_names:
@@ -80,8 +91,12 @@ def read_shards(shards: list[Path], mel: MelParams, class_names: list[str], clip
         mels = _reorder_on_disk(mels, order, cache)
     else:
         mels = mels[order]
-    return Features(keys=[keys[i] for i in order], labels=np.array([class_names.index(names[i]) for i in order]),
-                    mels=mels, images=embedded)
+    return Features(
+        keys=[keys[i] for i in order],
+        labels=np.array([class_names.index(names[i]) for i in order]),
+        mels=mels,
+        images=embedded,
+    )
 
 
 def _count(shards: list[Path]) -> int:

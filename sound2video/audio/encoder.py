@@ -21,8 +21,12 @@ class AudioEncoder(nn.Module):
         super().__init__()
         self.cfg = cfg
         w = cfg.width
-        self.stem = nn.Sequential(nn.Conv2d(1, w, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(w),
-                                  nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2, padding=1))
+        self.stem = nn.Sequential(
+            nn.Conv2d(1, w, 7, stride=2, padding=3, bias=False),
+            nn.BatchNorm2d(w),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, stride=2, padding=1),
+        )
         stages, c_in = [], w
         for i, n in enumerate(cfg.blocks):
             c_out = w * 2**i

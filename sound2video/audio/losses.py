@@ -36,8 +36,9 @@ def info_nce(a: torch.Tensor, b: torch.Tensor, scale: torch.Tensor) -> torch.Ten
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
 
 
-def class_info_nce(audio: torch.Tensor, class_text: torch.Tensor, labels: torch.Tensor,
-                   scale: torch.Tensor) -> torch.Tensor:
+def class_info_nce(
+    audio: torch.Tensor, class_text: torch.Tensor, labels: torch.Tensor, scale: torch.Tensor
+) -> torch.Tensor:
     """Symmetric audio<->text InfoNCE against the prompts of all classes (``class_text``: (K, D))."""
     a, t = F.normalize(audio, dim=-1), F.normalize(class_text, dim=-1)
     logits = scale * a @ t.t()  # (B, K)
@@ -49,8 +50,14 @@ def class_info_nce(audio: torch.Tensor, class_text: torch.Tensor, labels: torch.
     return (audio_to_text + text_to_audio) / 2
 
 
-def spec_augment(mel: torch.Tensor, generator: torch.Generator, freq_masks: int = 2, time_masks: int = 2,
-                 max_freq: float = 0.15, max_time: float = 0.3) -> torch.Tensor:
+def spec_augment(
+    mel: torch.Tensor,
+    generator: torch.Generator,
+    freq_masks: int = 2,
+    time_masks: int = 2,
+    max_freq: float = 0.15,
+    max_time: float = 0.3,
+) -> torch.Tensor:
     """Zero ``freq_masks`` bands of up to ``max_freq`` of the mel bins and ``time_masks`` spans of up to
     ``max_time`` of the frames, per example, drawing from ``generator`` (so runs are reproducible)."""
     out = mel.clone()
@@ -62,7 +69,7 @@ def spec_augment(mel: torch.Tensor, generator: torch.Generator, freq_masks: int 
                 width = int(torch.randint(0, limit + 1, (1,), generator=generator))
                 start = int(torch.randint(0, max(1, size - width + 1), (1,), generator=generator))
                 if dim == 1:
-                    out[i, start:start + width, :] = 0
+                    out[i, start : start + width, :] = 0
                 else:
-                    out[i, :, start:start + width] = 0
+                    out[i, :, start : start + width] = 0
     return out

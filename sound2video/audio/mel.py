@@ -29,8 +29,9 @@ def load_audio(source: str | Path | bytes, params: MelParams, name: str | None =
 
     label = name or (str(source) if not isinstance(source, bytes) else "audio bytes")
     try:
-        data, sr = sf.read(io.BytesIO(source) if isinstance(source, bytes) else str(source), dtype="float32",
-                           always_2d=True)
+        data, sr = sf.read(
+            io.BytesIO(source) if isinstance(source, bytes) else str(source), dtype="float32", always_2d=True
+        )
     except Exception as e:  # noqa: BLE001 - soundfile raises several types for corrupt input
         raise AudioError(f"{label}: cannot decode audio ({e})") from None
     if data.size == 0:
@@ -60,9 +61,17 @@ def log_mel(wave: np.ndarray, params: MelParams) -> np.ndarray:
     import librosa
 
     wave = fit_length(np.asarray(wave, np.float32), params.num_samples)
-    power = librosa.feature.melspectrogram(y=wave, sr=params.sample_rate, n_fft=params.n_fft,
-                                           hop_length=params.hop_length, n_mels=params.n_mels, fmin=params.fmin,
-                                           fmax=params.fmax, power=2.0, center=True)
+    power = librosa.feature.melspectrogram(
+        y=wave,
+        sr=params.sample_rate,
+        n_fft=params.n_fft,
+        hop_length=params.hop_length,
+        n_mels=params.n_mels,
+        fmin=params.fmin,
+        fmax=params.fmax,
+        power=2.0,
+        center=True,
+    )
     db = librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None)
     db = np.maximum(db, -params.top_db)  # absolute floor, so the scale does not depend on the clip's loudness
     return ((db + params.top_db) / params.top_db).astype(np.float32)

@@ -19,12 +19,21 @@ FORMAT, FORMAT_VERSION = "audio", 1
 
 def save(tower: Any, params: TrainAudioParams, out_dir: Path, meta: dict[str, Any]) -> Path:
     """Write the model folder: weights, and everything inference needs (mel front-end, encoder, CLIP, prompts)."""
-    return write_model_folder(out_dir, FORMAT, FORMAT_VERSION, {
-        "mel": params.mel.model_dump(), "encoder": tower.encoder.cfg.model_dump(),
-        "clip_model": params.clip_model.model_dump(),
-        "clip_random_init_seed": RANDOM_INIT_SEED if params.clip_model.pretrained is None else None,
-        "prompt_templates": params.prompt_templates, "embed_dim": int(tower.encoder.proj.out_features), **meta,
-    }, tower.state_dict())
+    return write_model_folder(
+        out_dir,
+        FORMAT,
+        FORMAT_VERSION,
+        {
+            "mel": params.mel.model_dump(),
+            "encoder": tower.encoder.cfg.model_dump(),
+            "clip_model": params.clip_model.model_dump(),
+            "clip_random_init_seed": RANDOM_INIT_SEED if params.clip_model.pretrained is None else None,
+            "prompt_templates": params.prompt_templates,
+            "embed_dim": int(tower.encoder.proj.out_features),
+            **meta,
+        },
+        tower.state_dict(),
+    )
 
 
 @dataclass
@@ -65,8 +74,10 @@ class AudioClip:
         text = class_text_embeddings(self._clip, labels, self.templates)
         dim = int(self.config["embed_dim"])
         if text.shape[1] != dim:
-            raise ValueError(f"CLIP {self.clip_spec.model} embeds text in {text.shape[1]} dimensions but this audio "
-                             f"tower was trained for {dim}: the model's config.json names the wrong CLIP")
+            raise ValueError(
+                f"CLIP {self.clip_spec.model} embeds text in {text.shape[1]} dimensions but this audio "
+                f"tower was trained for {dim}: the model's config.json names the wrong CLIP"
+            )
         import torch
 
         with torch.no_grad():
@@ -80,12 +91,17 @@ class AudioClip:
 
 def from_contract(config: dict[str, Any], state: dict[str, Any], device: str = "cpu") -> AudioClip:
     """Build the tower of a model folder (``sound2video.models.load``); reads folders of format version 0 too."""
-    if config["format_version"] == 0:   # before the contract: CLIP under "clip", residual shortcuts named "skip"
+    if config["format_version"] == 0:  # before the contract: CLIP under "clip", residual shortcuts named "skip"
         config = {**config, "clip_model": config["clip"]}
         state = {k.replace(".skip.", ".shortcut."): v for k, v in state.items()}
     encoder = AudioEncoderConfig(**config["encoder"]).model_copy(update={"embed_dim": int(config["embed_dim"])})
     tower = AudioTower(encoder)
     tower.load_state_dict(state)
     tower.eval().to(device)
-    return AudioClip(tower, MelParams(**config["mel"]), ClipModelSpec(**config["clip_model"]),
-                     list(config["prompt_templates"]), config)
+    return AudioClip(
+        tower,
+        MelParams(**config["mel"]),
+        ClipModelSpec(**config["clip_model"]),
+        list(config["prompt_templates"]),
+        config,
+    )

@@ -23,7 +23,7 @@ class MelParams(StrictParams):
     top_db: float = Field(80.0, gt=0, description="dynamic range kept below the loudest bin")
 
     @model_validator(mode="after")
-    def _bands(self) -> "MelParams":
+    def _bands(self) -> MelParams:
         if self.fmax > self.sample_rate / 2:
             raise ValueError(f"fmax {self.fmax} is above the Nyquist frequency {self.sample_rate / 2}")
         if self.fmin >= self.fmax:
@@ -62,8 +62,9 @@ class TrainAudioParams(TrainingParams):
     mel: MelParams = Field(default_factory=MelParams)
     encoder: AudioEncoderConfig = Field(default_factory=AudioEncoderConfig)
     clip_model: ClipModelSpec = Field(default_factory=ClipModelSpec)
-    prompt_templates: list[str] = Field(default_factory=lambda: ["a photo of {}.", "the sound of {}.", "{}"],
-                                        min_length=1)
+    prompt_templates: list[str] = Field(
+        default_factory=lambda: ["a photo of {}.", "the sound of {}.", "{}"], min_length=1
+    )
     text_weight: float = Field(1.0, ge=0, description="weight of the audio<->text InfoNCE")
     image_weight: float = Field(1.0, ge=0, description="weight of the audio<->image InfoNCE")
     augment_weight: float = Field(0.0, ge=0, description="weight of the audio<->augmented-audio InfoNCE")

@@ -10,20 +10,21 @@ from pathlib import Path
 import numpy as np
 
 from ..classes import ClassTable
-from ..params_io import load_block
-from .params import TrainAudioParams
 from ..frozen_clip import class_text_embeddings, load_clip
 from ..fsutil import atomic_path, write_json_atomic
+from ..params_io import load_block
 from .data import read_shards, shards_of
 from .evaluate import evaluate
 from .model import save
+from .params import TrainAudioParams
 from .train import embed, train
 
 log = logging.getLogger(__name__)
 
 
-def main(params_path: str, classes_csv: str, shards_dir: str, out_dir: str, ckpt_dir: str, metrics: str,
-         plots_dir: str) -> dict:
+def main(
+    params_path: str, classes_csv: str, shards_dir: str, out_dir: str, ckpt_dir: str, metrics: str, plots_dir: str
+) -> dict:
     import torch
 
     params = load_block(params_path, "train_audio", TrainAudioParams)
@@ -33,30 +34,56 @@ def main(params_path: str, classes_csv: str, shards_dir: str, out_dir: str, ckpt
     eval_split = "test" if shards_of(shards_dir, "test") else "val"
     cache = Path(ckpt_dir) / "features"
     cache.mkdir(parents=True, exist_ok=True)
-    train_feats = read_shards(shards_of(shards_dir, "train"), params.mel, table.names, clip, params.num_workers,
-                              cache / "train_mels.npy")
-    test_feats = read_shards(shards_of(shards_dir, eval_split), params.mel, table.names, clip, params.num_workers,
-                             cache / f"{eval_split}_mels.npy")
+    train_feats = read_shards(
+        shards_of(shards_dir, "train"), params.mel, table.names, clip, params.num_workers, cache / "train_mels.npy"
+    )
+    test_feats = read_shards(
+        shards_of(shards_dir, eval_split),
+        params.mel,
+        table.names,
+        clip,
+        params.num_workers,
+        cache / f"{eval_split}_mels.npy",
+    )
     present = sorted(set(train_feats.labels) | set(test_feats.labels))
     names = [table.names[i] for i in present]
     for f in (train_feats, test_feats):
         f.labels = np.array([present.index(int(i)) for i in f.labels])
     text = class_text_embeddings(clip, [table[n].prompt for n in names], params.prompt_templates)
-    log.info("train_audio: %d train / %d %s clips, %d classes, features in %.1f s", len(train_feats.labels),
-             len(test_feats.labels), eval_split, len(names), time.monotonic() - started)
+    log.info(
+        "train_audio: %d train / %d %s clips, %d classes, features in %.1f s",
+        len(train_feats.labels),
+        len(test_feats.labels),
+        eval_split,
+        len(names),
+        time.monotonic() - started,
+    )
     plots = Path(plots_dir)
     tower, _ = train(params, train_feats, torch.from_numpy(text), Path(ckpt_dir), log_csv=plots / "train_log.csv")
     test_audio = embed(tower, test_feats.mels)
     result = evaluate(test_audio, text, test_feats.labels, test_feats.images)
     result["split"] = eval_split
-    save(tower, params, Path(out_dir), {"classes": names, "prompts": [table[n].prompt for n in names],
-                                        "trained_on": str(shards_dir), "steps": params.steps, "metrics": result})
+    save(
+        tower,
+        params,
+        Path(out_dir),
+        {
+            "classes": names,
+            "prompts": [table[n].prompt for n in names],
+            "trained_on": str(shards_dir),
+            "steps": params.steps,
+            "metrics": result,
+        },
+    )
     write_json_atomic(metrics, result)
     predicted = (test_audio @ text.T).argmax(axis=1)
     with atomic_path(plots / "confusion.csv") as tmp, open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["actual", "predicted"])
         w.writerows((names[a], names[p]) for a, p in zip(test_feats.labels, predicted))
-    log.info("train_audio: %s in %.1f s", {k: round(v, 3) if isinstance(v, float) else v
-                                           for k, v in result.items()}, time.monotonic() - started)
+    log.info(
+        "train_audio: %s in %.1f s",
+        {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()},
+        time.monotonic() - started,
+    )
     return result

@@ -9,8 +9,7 @@ import numpy as np
 import torch
 
 from ..stage_code import code_files
-from ..training import (TrainState, batch_indices, code_fingerprint, optimize, resolve_device, step_generator,
-                        train_loop)
+from ..training import TrainState, batch_indices, code_fingerprint, optimize, resolve_device, step_generator, train_loop
 from .data import Features
 from .encoder import AudioTower
 from .losses import class_info_nce, info_nce, spec_augment
@@ -25,8 +24,9 @@ def checkpoint_fingerprint(params: TrainAudioParams) -> str:
     return code_fingerprint(params.fingerprint_json(), code_files("sound2video.audio.stage"))
 
 
-def step_loss(tower: AudioTower, params: TrainAudioParams, feats: Features, text: torch.Tensor,
-              idx: torch.Tensor, step: int) -> torch.Tensor:
+def step_loss(
+    tower: AudioTower, params: TrainAudioParams, feats: Features, text: torch.Tensor, idx: torch.Tensor, step: int
+) -> torch.Tensor:
     device = text.device
     mel = torch.from_numpy(np.asarray(feats.mels[idx.numpy()], dtype=np.float32))
     labels = torch.from_numpy(feats.labels[idx.numpy()]).to(device)
@@ -45,8 +45,14 @@ def step_loss(tower: AudioTower, params: TrainAudioParams, feats: Features, text
     return loss
 
 
-def train(params: TrainAudioParams, feats: Features, text: torch.Tensor, ckpt_dir: Path,
-          stop_after: int | None = None, log_csv: Path | None = None) -> tuple[AudioTower, list[dict[str, float]]]:
+def train(
+    params: TrainAudioParams,
+    feats: Features,
+    text: torch.Tensor,
+    ckpt_dir: Path,
+    stop_after: int | None = None,
+    log_csv: Path | None = None,
+) -> tuple[AudioTower, list[dict[str, float]]]:
     """Train (or resume) to ``params.steps``; ``stop_after`` ends early (used to simulate an interruption)."""
     torch.manual_seed(params.seed)
     device = resolve_device(params.device)
@@ -63,8 +69,18 @@ def train(params: TrainAudioParams, feats: Features, text: torch.Tensor, ckpt_di
         with torch.no_grad():
             return {"loss": loss.detach(), "temperature": 1.0 / tower.logit_scale()}
 
-    train_loop("train_audio", params, state, step_fn, ckpt_dir / CHECKPOINT, checkpoint_fingerprint(params),
-               log_fields=LOG_FIELDS, log_csv=log_csv, stop_after=stop_after, device=device)
+    train_loop(
+        "train_audio",
+        params,
+        state,
+        step_fn,
+        ckpt_dir / CHECKPOINT,
+        checkpoint_fingerprint(params),
+        log_fields=LOG_FIELDS,
+        log_csv=log_csv,
+        stop_after=stop_after,
+        device=device,
+    )
     return tower.cpu(), state.history
 
 
@@ -74,6 +90,6 @@ def embed(tower: AudioTower, mels: np.ndarray, batch: int = 64) -> np.ndarray:
     out = []
     with torch.inference_mode():
         for i in range(0, len(mels), batch):
-            x = torch.from_numpy(np.asarray(mels[i:i + batch], dtype=np.float32))
+            x = torch.from_numpy(np.asarray(mels[i : i + batch], dtype=np.float32))
             out.append(torch.nn.functional.normalize(tower.encoder(x), dim=-1))
     return torch.cat(out).numpy()

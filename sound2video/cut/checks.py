@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .params import CutParams, SceneParams
 from ..media.probe import probe
+from .params import CutParams, SceneParams
 
 
 def scene_cuts(frames: np.ndarray, fps: float, scene: SceneParams) -> list[int]:
@@ -68,8 +68,9 @@ def verify_outputs(mp4: Path, flac: Path, params: CutParams) -> OutputCheck:
     if info.nb_frames != params.frames_per_clip:
         problems.append(f"got {info.nb_frames} of {params.frames_per_clip} video frames (source ended early?)")
     if sr != params.audio.sample_rate or len(audio) != params.samples_per_clip:
-        problems.append(f"audio {len(audio)} samples at {sr} Hz != {params.samples_per_clip} at "
-                        f"{params.audio.sample_rate} Hz")
+        problems.append(
+            f"audio {len(audio)} samples at {sr} Hz != {params.samples_per_clip} at {params.audio.sample_rate} Hz"
+        )
     if audio.shape[1] != params.audio.channels:
         problems.append(f"audio has {audio.shape[1]} channels, expected {params.audio.channels}")
     return OutputCheck(info.width, info.height, info.nb_frames, len(audio), rms_dbfs(audio), problems)

@@ -48,12 +48,14 @@ class CutParams(StrictParams):
     )
     silence_rms_dbfs: float = Field(-60.0, le=0, description="clips whose audio RMS is below this are rejected")
     freeze_max_change: float = Field(
-        0.05, ge=0, description="clips whose mean frame-to-frame change (PySceneDetect content_val) is below this are rejected"
+        0.05,
+        ge=0,
+        description="clips whose mean frame-to-frame change (PySceneDetect content_val) is below this are rejected",
     )
     workers: int = Field(2, ge=1, le=256)
 
     @model_validator(mode="after")
-    def _whole_counts(self) -> "CutParams":
+    def _whole_counts(self) -> CutParams:
         if self.width % 2 or self.height % 2:
             raise ValueError(f"width and height must be even for H.264, got {self.width}x{self.height}")
         frames = self.clip_seconds * self.fps

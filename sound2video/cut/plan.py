@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .params import CutParams
 from ..media.probe import MediaInfo
+from .params import CutParams
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,7 @@ def upscale_factor(info: MediaInfo, params: CutParams) -> float:
     return max(params.width / w, params.height / h)
 
 
-def plan_clips(info: MediaInfo, params: CutParams,
-               windows: list[tuple[float, float]] | None = None) -> list[ClipSpan]:
+def plan_clips(info: MediaInfo, params: CutParams, windows: list[tuple[float, float]] | None = None) -> list[ClipSpan]:
     """Non-overlapping spans of ``clip_seconds``, at most ``clips_per_video``; raises Unclippable with a reason.
 
     ``windows`` (a download of only the planned clip windows, joined): one clip from each window's planned span,

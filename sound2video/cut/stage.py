@@ -17,14 +17,14 @@ from typing import Any
 
 import pandas as pd
 
-from ..params_io import load_block
-from .params import CutParams
 from ..fsutil import inside, sha256_file
 from ..ledger import LEDGER_NAME, Ledger, read_ledger_file
 from ..media.probe import ProbeError, probe, remux_continuous, require_ffmpeg
 from ..media.windows import decode_windows
+from ..params_io import load_block
 from ..work_queue import run_queue
 from .checks import motion, scene_cuts, verify_outputs
+from .params import CutParams
 from .plan import Unclippable, plan_clips
 from .transcode import TranscodeError, transcode
 
@@ -32,9 +32,34 @@ log = logging.getLogger(__name__)
 
 REMUX_DIR = ".remux"  # stream copies of transport streams, alive while their clips are cut
 LEDGER_COLUMNS = [
-    "video_id", "clip_index", "key", "class", "source_url", "source_kind", "status", "reason", "start", "end",
-    "mp4", "flac", "mp4_sha256", "flac_sha256", "mp4_bytes", "flac_bytes", "width", "height", "fps", "frames",
-    "sample_rate", "audio_samples", "channels", "scene_cut", "scene_cuts", "motion", "rms_dbfs", "fingerprint",
+    "video_id",
+    "clip_index",
+    "key",
+    "class",
+    "source_url",
+    "source_kind",
+    "status",
+    "reason",
+    "start",
+    "end",
+    "mp4",
+    "flac",
+    "mp4_sha256",
+    "flac_sha256",
+    "mp4_bytes",
+    "flac_bytes",
+    "width",
+    "height",
+    "fps",
+    "frames",
+    "sample_rate",
+    "audio_samples",
+    "channels",
+    "scene_cut",
+    "scene_cuts",
+    "motion",
+    "rms_dbfs",
+    "fingerprint",
     "planned",
 ]
 
@@ -57,8 +82,15 @@ def code_version() -> str:
 
 def fingerprint(params: CutParams, source_sha256: str) -> str:
     """Identifies everything that determines a video's clips: params, source bytes, ffmpeg build, cut code."""
-    blob = json.dumps({"params": params.model_dump(mode="json"), "source": source_sha256,
-                       "ffmpeg": ffmpeg_version(), "code": code_version()}, sort_keys=True)
+    blob = json.dumps(
+        {
+            "params": params.model_dump(mode="json"),
+            "source": source_sha256,
+            "ffmpeg": ffmpeg_version(),
+            "code": code_version(),
+        },
+        sort_keys=True,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -71,8 +103,9 @@ class PlanTask:
     fingerprint: str
 
 
-def plan_video(task: PlanTask, raw_dir: Path, out_dir: Path, params: CutParams
-               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def plan_video(
+    task: PlanTask, raw_dir: Path, out_dir: Path, params: CutParams
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The plan worker: probe and plan one source video; returns (clip jobs, ledger rows for a rejected source).
 
     Stale clips of the video (made with other params or code) are deleted first.
@@ -86,8 +119,13 @@ def plan_video(task: PlanTask, raw_dir: Path, out_dir: Path, params: CutParams
     inside(raw_dir, src)
     remuxed = out_dir / REMUX_DIR / f"{video['id']}.mkv"
     inside(out_dir, remuxed)
-    base = {"video_id": video["id"], "class": video["class"], "source_url": video["url"],
-            "source_kind": video["source_kind"], "fingerprint": fp}
+    base = {
+        "video_id": video["id"],
+        "class": video["class"],
+        "source_url": video["url"],
+        "source_kind": video["source_kind"],
+        "fingerprint": fp,
+    }
     reject = base | {"clip_index": -1, "key": video["id"], "status": "rejected", "planned": 0}
     try:
         info = probe(src)
@@ -102,8 +140,19 @@ def plan_video(task: PlanTask, raw_dir: Path, out_dir: Path, params: CutParams
     class_dir = out_dir / str(video["class"])
     inside(out_dir, class_dir)
     class_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [base | {"clip_index": sp.index, "key": f"{video['id']}_{sp.index:03d}", "start": sp.start,
-                    "end": sp.end, "planned": len(spans), "_src": src, "_dir": class_dir} for sp in spans]
+    jobs = [
+        base
+        | {
+            "clip_index": sp.index,
+            "key": f"{video['id']}_{sp.index:03d}",
+            "start": sp.start,
+            "end": sp.end,
+            "planned": len(spans),
+            "_src": src,
+            "_dir": class_dir,
+        }
+        for sp in spans
+    ]
     return jobs, []
 
 
@@ -122,10 +171,17 @@ def _cut_one(src: Path, start: float, class_dir: Path, key: str, out_dir: Path, 
         cuts = scene_cuts(result.frames, params.fps, params.scene)
         move = motion(result.frames)
         fields: dict[str, Any] = {
-            "width": check.width, "height": check.height, "fps": params.fps, "frames": check.frames,
-            "sample_rate": params.audio.sample_rate, "audio_samples": check.audio_samples,
-            "channels": params.audio.channels, "scene_cut": bool(cuts), "scene_cuts": len(cuts),
-            "motion": round(move, 4), "rms_dbfs": round(check.rms_dbfs, 2) if check.rms_dbfs > -1e9 else -999.0,
+            "width": check.width,
+            "height": check.height,
+            "fps": params.fps,
+            "frames": check.frames,
+            "sample_rate": params.audio.sample_rate,
+            "audio_samples": check.audio_samples,
+            "channels": params.audio.channels,
+            "scene_cut": bool(cuts),
+            "scene_cuts": len(cuts),
+            "motion": round(move, 4),
+            "rms_dbfs": round(check.rms_dbfs, 2) if check.rms_dbfs > -1e9 else -999.0,
         }
         reason = None
         if check.problems:
@@ -141,10 +197,14 @@ def _cut_one(src: Path, start: float, class_dir: Path, key: str, out_dir: Path, 
         tmp_mp4.replace(mp4)
         tmp_flac.replace(flac)
         return fields | {
-            "status": "ok", "reason": None,
-            "mp4": str(mp4.relative_to(out_dir)), "flac": str(flac.relative_to(out_dir)),
-            "mp4_sha256": sha256_file(mp4), "flac_sha256": sha256_file(flac),
-            "mp4_bytes": mp4.stat().st_size, "flac_bytes": flac.stat().st_size,
+            "status": "ok",
+            "reason": None,
+            "mp4": str(mp4.relative_to(out_dir)),
+            "flac": str(flac.relative_to(out_dir)),
+            "mp4_sha256": sha256_file(mp4),
+            "flac_sha256": sha256_file(flac),
+            "mp4_bytes": mp4.stat().st_size,
+            "flac_bytes": flac.stat().st_size,
         }
     except (TranscodeError, ProbeError) as e:
         return {"status": "rejected", "reason": f"transcode_failed: {e}"}
@@ -162,8 +222,9 @@ def _video_done(rows_by_video: dict[str, list[dict]], video_id: str, fp: str, ou
         return False
     if rows[0]["clip_index"] != -1 and len(rows) != rows[0]["planned"]:
         return False  # interrupted half-way through this video
-    return all(r["status"] != "ok" or ((out_dir / r["mp4"]).is_file() and (out_dir / r["flac"]).is_file())
-               for r in rows)
+    return all(
+        r["status"] != "ok" or ((out_dir / r["mp4"]).is_file() and (out_dir / r["flac"]).is_file()) for r in rows
+    )
 
 
 def run(params: CutParams, downloads: pd.DataFrame, raw_dir: str | Path, out_dir: str | Path) -> pd.DataFrame:
@@ -183,19 +244,32 @@ def run(params: CutParams, downloads: pd.DataFrame, raw_dir: str | Path, out_dir
     # Two queues: plan every video (rejected sources get their row here), then cut clip by clip, so that workers
     # stay busy whatever the clips-per-video count.
     planned = run_queue(
-        tasks, partial(plan_video, raw_dir=raw_dir, out_dir=out_dir, params=params), ledger,
-        workers=params.workers, rows=lambda task, plan: plan[1],
+        tasks,
+        partial(plan_video, raw_dir=raw_dir, out_dir=out_dir, params=params),
+        ledger,
+        workers=params.workers,
+        rows=lambda task, plan: plan[1],
         done=lambda task: _video_done(rows_by_video, task.video["id"], task.fingerprint, out_dir),
-        desc="cut: plan", unit="video",
+        desc="cut: plan",
+        unit="video",
     )
     jobs = [job for _, (video_jobs, _) in planned.results for job in video_jobs]
     try:
-        run_queue(jobs, partial(cut_clip, out_dir=out_dir, params=params), ledger, workers=params.workers,
-                  desc="cut", unit="clip")
+        run_queue(
+            jobs,
+            partial(cut_clip, out_dir=out_dir, params=params),
+            ledger,
+            workers=params.workers,
+            desc="cut",
+            unit="clip",
+        )
     finally:
         shutil.rmtree(out_dir / REMUX_DIR, ignore_errors=True)
-    keep = {(r["video_id"], r["clip_index"]) for r in ledger.rows()
-            if r["video_id"] in fps_ and r["fingerprint"] == fps_[r["video_id"]]}
+    keep = {
+        (r["video_id"], r["clip_index"])
+        for r in ledger.rows()
+        if r["video_id"] in fps_ and r["fingerprint"] == fps_[r["video_id"]]
+    }
     _prune(out_dir, ledger, keep)
     df = ledger.finalise(keep)
     counts = Counter(df["status"])
@@ -204,14 +278,19 @@ def run(params: CutParams, downloads: pd.DataFrame, raw_dir: str | Path, out_dir
     for reason, n in reasons:
         log.info("  %5d x %s", n, reason)
     if videos and not counts.get("ok"):
-        raise RuntimeError(f"cut: no clip succeeded ({', '.join(f'{n} x {r}' for r, n in reasons)}); "
-                           f"see {out_dir / LEDGER_NAME}")
+        raise RuntimeError(
+            f"cut: no clip succeeded ({', '.join(f'{n} x {r}' for r, n in reasons)}); see {out_dir / LEDGER_NAME}"
+        )
     return df
 
 
 def _prune(out_dir: Path, ledger: Ledger, keep: set[tuple]) -> None:
-    owned = {r[c] for r in ledger.rows() if (r["video_id"], r["clip_index"]) in keep and r["status"] == "ok"
-             for c in ("mp4", "flac")}
+    owned = {
+        r[c]
+        for r in ledger.rows()
+        if (r["video_id"], r["clip_index"]) in keep and r["status"] == "ok"
+        for c in ("mp4", "flac")
+    }
     for f in sorted(out_dir.rglob("*")):
         if f.is_file() and f.suffix in (".mp4", ".flac") and str(f.relative_to(out_dir)) not in owned:
             f.unlink()

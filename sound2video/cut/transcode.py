@@ -13,8 +13,13 @@ from .params import CutParams
 
 ANALYSIS_WIDTH = 128  # frames for scene/freeze analysis are this wide (height keeps the aspect)
 
-BITEXACT = {"map_metadata": -1, "map_chapters": -1, "fflags": "+bitexact", "flags:v": "+bitexact",
-            "flags:a": "+bitexact"}
+BITEXACT = {
+    "map_metadata": -1,
+    "map_chapters": -1,
+    "fflags": "+bitexact",
+    "flags:v": "+bitexact",
+    "flags:a": "+bitexact",
+}
 
 
 class TranscodeError(RuntimeError):
@@ -35,8 +40,7 @@ def build_command(src: str | Path, start: float, mp4: str | Path, flac: str | Pa
     # so that the frame and sample counts are set by the output limits below, not by rounding at the input.
     # reinit_filter 0: a source whose picture size changes mid-stream (joined recordings, broadcast streams) must not
     # rebuild the filter graph, which would restart the trim counters and let a clip run long; scale adapts by itself.
-    inp = ffmpeg.input(str(src), ss=f"{start:.6f}", t=f"{params.clip_seconds + 2.0 / params.fps:.6f}",
-                       reinit_filter=0)
+    inp = ffmpeg.input(str(src), ss=f"{start:.6f}", t=f"{params.clip_seconds + 2.0 / params.fps:.6f}", reinit_filter=0)
     video = (
         inp.video.filter("fps", fps=params.fps)
         .filter("scale", params.width, params.height, force_original_aspect_ratio="increase", flags="bicubic")
@@ -57,15 +61,27 @@ def build_command(src: str | Path, start: float, mp4: str | Path, flac: str | Pa
     aw, ah = analysis_size(params)
     tiny = video[1].filter("scale", aw, ah, flags="area")
     out_mp4 = ffmpeg.output(
-        video[0], audio[0], str(mp4), f="mp4", vcodec="libx264", preset=params.video.preset, crf=params.video.crf,
-        threads=params.video.threads, pix_fmt="yuv420p", acodec="aac", **{"b:a": params.audio.aac_bitrate},
-        **{"frames:v": frames}, **BITEXACT,
+        video[0],
+        audio[0],
+        str(mp4),
+        f="mp4",
+        vcodec="libx264",
+        preset=params.video.preset,
+        crf=params.video.crf,
+        threads=params.video.threads,
+        pix_fmt="yuv420p",
+        acodec="aac",
+        **{"b:a": params.audio.aac_bitrate},
+        **{"frames:v": frames},
+        **BITEXACT,
     )
     out_flac = ffmpeg.output(audio[1], str(flac), f="flac", acodec="flac", sample_fmt="s16", **BITEXACT)
     out_pipe = ffmpeg.output(tiny, "pipe:1", f="rawvideo", pix_fmt="bgr24", **{"frames:v": frames})
-    cmd = ffmpeg.merge_outputs(out_mp4, out_flac, out_pipe).global_args(
-        "-nostdin", "-hide_banner", "-loglevel", "error", "-filter_threads", "1"
-    ).overwrite_output()
+    cmd = (
+        ffmpeg.merge_outputs(out_mp4, out_flac, out_pipe)
+        .global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-filter_threads", "1")
+        .overwrite_output()
+    )
     return cmd.compile()
 
 
@@ -74,8 +90,9 @@ class TranscodeResult:
     frames: np.ndarray  # (n, h, w, 3) uint8 BGR analysis frames
 
 
-def transcode(src: str | Path, start: float, mp4: Path, flac: Path, params: CutParams,
-              timeout: float | None = None) -> TranscodeResult:
+def transcode(
+    src: str | Path, start: float, mp4: Path, flac: Path, params: CutParams, timeout: float | None = None
+) -> TranscodeResult:
     """Run one clip's ffmpeg pass; returns the analysis frames. Raises TranscodeError with ffmpeg's reason."""
     argv = build_command(src, start, mp4, flac, params)
     aw, ah = analysis_size(params)

@@ -25,7 +25,8 @@ class SyntheticParams(StrictParams):
     videos_per_class: int = Field(4, ge=1, le=10_000)
     duration_seconds: float = Field(16.0, gt=0, le=3600)
     resolutions: list[tuple[int, int]] = Field(
-        default_factory=lambda: [(1920, 1080), (1280, 720)], min_length=1,
+        default_factory=lambda: [(1920, 1080), (1280, 720)],
+        min_length=1,
         description="(width, height) cycled over each class's videos",
     )
     fps: int = Field(15, ge=1, le=120)
@@ -50,20 +51,27 @@ class SourceParams(StrictParams):
     use_ranges: bool = Field(False, description="download only each item's [start, end] segment")
     segment_seconds: float = Field(10.0, gt=0, description="segment length when a manifest gives only a start")
     range_margin_seconds: float = Field(
-        0.0, ge=0, le=30, description="extra seconds fetched after each range, so that a segment whose cut lands on a "
-        "keyframe still holds a whole clip")
+        0.0,
+        ge=0,
+        le=30,
+        description="extra seconds fetched after each range, so that a segment whose cut lands on a "
+        "keyframe still holds a whole clip",
+    )
     limit: Optional[int] = Field(None, ge=1, description="take at most this many items (after sorting)")
     class_map: dict[str, str] = Field(
-        default_factory=dict, description="the list's label -> our class name, applied before the class table's "
-        "own names and aliases (e.g. {explosion: volcano_eruption, thunder: thunderstorm})")
+        default_factory=dict,
+        description="the list's label -> our class name, applied before the class table's "
+        "own names and aliases (e.g. {explosion: volcano_eruption, thunder: thunderstorm})",
+    )
 
     @model_validator(mode="after")
-    def _kind_needs(self) -> "SourceParams":
+    def _kind_needs(self) -> SourceParams:
         if self.kind == "synthetic" and self.synthetic is None:
             raise ValueError("source.kind 'synthetic' needs a 'synthetic' block")
         if self.kind != "synthetic" and not self.path:
             raise ValueError(f"source.kind '{self.kind}' needs 'path' (a file path or URL)")
         return self
+
 
 class RangePlanParams(StrictParams):
     """Fetch only the clip windows of whole videos: the duration comes from the metadata first, the windows are
@@ -97,11 +105,14 @@ class DownloadParams(StrictParams):
     max_attempts: int = Field(5, ge=1, description="transient failures are retried on reruns up to this many attempts")
     min_success_ratio: float = Field(0.5, ge=0, le=1)
     ranges: Optional[RangePlanParams] = Field(
-        None, description="whole-video items (no start in the list): fetch only the planned clip windows")
+        None, description="whole-video items (no start in the list): fetch only the planned clip windows"
+    )
     max_duration_seconds: Optional[float] = Field(
-        None, gt=0, description="items whose metadata says they are longer are rejected before any download")
+        None, gt=0, description="items whose metadata says they are longer are rejected before any download"
+    )
     max_bytes: Optional[int] = Field(
-        None, ge=1, description="items whose metadata says they are larger are rejected; also yt-dlp's max_filesize")
+        None, ge=1, description="items whose metadata says they are larger are rejected; also yt-dlp's max_filesize"
+    )
 
     @field_validator("classes", mode="before")
     @classmethod
@@ -134,7 +145,7 @@ class DownloadParams(StrictParams):
         return v
 
     @model_validator(mode="after")
-    def _sleeps(self) -> "DownloadParams":
+    def _sleeps(self) -> DownloadParams:
         if self.max_sleep_interval and self.max_sleep_interval < self.sleep_interval:
             raise ValueError("max_sleep_interval must be 0 or at least sleep_interval")
         return self

@@ -18,25 +18,45 @@ from typing import Any
 import pandas as pd
 
 from ..classes import ClassTable
-from ..params_io import label_table_for, load_block, read_yaml
-from .params import DownloadParams
 from ..fsutil import inside, sha256_file, write_json_atomic
 from ..ledger import LEDGER_NAME, SOURCE_NAME, Ledger
 from ..media.probe import ProbeError, probe, require_ffmpeg
+from ..params_io import label_table_for, load_block, read_yaml
 from ..remote import resolve
 from ..sources import read_manifest
 from ..sources.registry import source_for
 from ..sources.ytdlp import WINDOWS_NAME, classify_error
 from ..work_queue import run_queue
+from .params import DownloadParams
 
 log = logging.getLogger(__name__)
 
 PARTIAL_DIR = ".partial"
 RUN_LOG_NAME = "download_log.jsonl"  # beside the output folder, untracked: timings and host, one line per fetch
 LEDGER_COLUMNS = [
-    "id", "url", "class", "source_kind", "start", "end", "split", "status", "reason", "attempts", "path", "sha256",
+    "id",
+    "url",
+    "class",
+    "source_kind",
+    "start",
+    "end",
+    "split",
+    "status",
+    "reason",
+    "attempts",
+    "path",
+    "sha256",
     "bytes",
-    "width", "height", "fps", "duration", "vcodec", "acodec", "sample_rate", "channels", "recipe", "windows",
+    "width",
+    "height",
+    "fps",
+    "duration",
+    "vcodec",
+    "acodec",
+    "sample_rate",
+    "channels",
+    "recipe",
+    "windows",
 ]
 
 
@@ -90,8 +110,13 @@ def fetch_item(item: dict[str, Any], params: DownloadParams, out_dir: Path) -> d
 def source_record(params: DownloadParams, manifest: pd.DataFrame) -> dict[str, Any]:
     """What the items came from: the source kind, its path as given in params, the list's sha256 and row count."""
     src = params.source
-    record: dict[str, Any] = {"kind": src.kind, "path": src.path, "sha256": None, "rows": int(len(manifest)),
-                              "selected_classes": len(params.classes)}
+    record: dict[str, Any] = {
+        "kind": src.kind,
+        "path": src.path,
+        "sha256": None,
+        "rows": int(len(manifest)),
+        "selected_classes": len(params.classes),
+    }
     if src.kind not in ("synthetic", "local_folder") and src.path:
         record["sha256"] = sha256_file(resolve(src.path, src.sha256))
     return record
@@ -120,8 +145,9 @@ def _timed_fetch(item: dict[str, Any], params: DownloadParams, out_dir: Path) ->
     return row | {"_seconds": round(time.monotonic() - started, 3)}
 
 
-def run(params: DownloadParams, classes: ClassTable, out_dir: str | Path,
-        log_path: str | Path | None = None) -> pd.DataFrame:
+def run(
+    params: DownloadParams, classes: ClassTable, out_dir: str | Path, log_path: str | Path | None = None
+) -> pd.DataFrame:
     """Download every item of the configured source into ``out_dir``; returns the ledger. ``log_path`` (optional,
     outside ``out_dir``) receives per-item timings."""
     require_ffmpeg()
@@ -140,13 +166,20 @@ def run(params: DownloadParams, classes: ClassTable, out_dir: str | Path,
 
     def base(item: dict[str, Any]) -> dict[str, Any]:
         return {k: item[k] for k in ("id", "url", "source_kind", "start", "end", "split")} | {
-            "class": item["label"], "recipe": current}
+            "class": item["label"],
+            "recipe": current,
+        }
 
     def rows(item: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
         prev = ledger.get(item["id"])
         attempts = int(prev["attempts"] or 0) + 1 if prev else 1
-        run_log.write(id=item["id"], status=result["status"], seconds=result.get("_seconds"), attempt=attempts,
-                      bytes=result.get("bytes"))
+        run_log.write(
+            id=item["id"],
+            status=result["status"],
+            seconds=result.get("_seconds"),
+            attempt=attempts,
+            bytes=result.get("bytes"),
+        )
         return [base(item) | {"attempts": attempts} | {k: v for k, v in result.items() if not k.startswith("_")}]
 
     items = []
@@ -156,16 +189,24 @@ def run(params: DownloadParams, classes: ClassTable, out_dir: str | Path,
         else:
             items.append(item)
     started = time.monotonic()
-    run_queue(items, partial(_timed_fetch, params=params, out_dir=out_dir), ledger, workers=params.workers, rows=rows,
-              done=lambda item: not _needs_work(ledger.get(item["id"]), out_dir, params.max_attempts, current),
-              desc="download", unit="video")
+    run_queue(
+        items,
+        partial(_timed_fetch, params=params, out_dir=out_dir),
+        ledger,
+        workers=params.workers,
+        rows=rows,
+        done=lambda item: not _needs_work(ledger.get(item["id"]), out_dir, params.max_attempts, current),
+        desc="download",
+        unit="video",
+    )
     keep = {(i,) for i in manifest["id"]}
     _prune_orphans(out_dir, ledger, keep)
     df = ledger.finalise(keep)
     shutil.rmtree(out_dir / PARTIAL_DIR, ignore_errors=True)
     seconds = time.monotonic() - started
-    run_log.write(event="run", seconds=round(seconds, 3), items=int(len(df)),
-                  statuses=dict(sorted(Counter(df["status"]).items())))
+    run_log.write(
+        event="run", seconds=round(seconds, 3), items=int(len(df)), statuses=dict(sorted(Counter(df["status"]).items()))
+    )
     _report(df, params.min_success_ratio, seconds)
     return df
 

@@ -5,7 +5,8 @@ recurrence, no discriminators), both rendered through the same frozen StyleGAN3.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ def render(G: Any, ws: torch.Tensor, batch: int = 16) -> np.ndarray:
     out = []
     with torch.inference_mode():
         for i in range(0, len(ws), batch):
-            img = G.synthesis(ws[i:i + batch])
+            img = G.synthesis(ws[i : i + batch])
             out.append((img.clamp(-1, 1) * 127.5 + 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
     return np.concatenate(out)
 
@@ -34,7 +35,7 @@ def random_walk(G: Any, frames: int, seed: int, params: RandomWalkParams) -> np.
     for _ in range(frames):
         zs.append(z)
         z = z + params.step * torch.randn(1, G.z_dim, generator=gen)
-        z = z / z.norm() * G.z_dim ** 0.5
+        z = z / z.norm() * G.z_dim**0.5
     with torch.inference_mode():
         ws = G.mapping(torch.cat(zs), None, truncation_psi=params.psi)
     return render(G, ws)
@@ -47,7 +48,7 @@ class TraumerAI(nn.Module):
         super().__init__()
         self.num_ws, self.w_dim = num_ws, w_dim
         self.net = nn.Sequential(nn.Linear(embed_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, num_ws * w_dim))
-        with torch.no_grad():   # start at w_avg: the untrained baseline is the average image, not noise
+        with torch.no_grad():  # start at w_avg: the untrained baseline is the average image, not noise
             self.net[-1].weight.mul_(0.01)
             self.net[-1].bias.zero_()
         self.register_buffer("w_avg", w_avg.detach().clone().float().reshape(1, 1, w_dim))
@@ -56,8 +57,9 @@ class TraumerAI(nn.Module):
         return self.w_avg + self.net(e).view(-1, self.num_ws, self.w_dim)
 
 
-def train_traumerai(G: Any, clip: Any, embeddings: np.ndarray, text: np.ndarray, params: TraumerAIParams
-                    ) -> tuple[TraumerAI, list[dict[str, float]]]:
+def train_traumerai(
+    G: Any, clip: Any, embeddings: np.ndarray, text: np.ndarray, params: TraumerAIParams
+) -> tuple[TraumerAI, list[dict[str, float]]]:
     """Fit the baseline on training windows: ``embeddings`` [N, D] (normalised audio-tower embeddings of windows),
     ``text`` [N, D] (each window's class prompt embedding). ``clip.embed_images`` is CLIP's differentiable image
     embedding of [-1, 1] images. Seeded: the same inputs give the same network. Returns it and a loss history."""
@@ -84,15 +86,23 @@ def train_traumerai(G: Any, clip: Any, embeddings: np.ndarray, text: np.ndarray,
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            history.append({"step": step, "loss": loss.item(), "clip_av": av.item(), "clip_at": at.item(),
-                            "latent_reg": reg.item()})
+            history.append(
+                {
+                    "step": step,
+                    "loss": loss.item(),
+                    "clip_av": av.item(),
+                    "clip_at": at.item(),
+                    "latent_reg": reg.item(),
+                }
+            )
     if history:
         log.info("traumerai: %d steps, loss %.4f -> %.4f", params.steps, history[0]["loss"], history[-1]["loss"])
     return net.eval(), history
 
 
-def traumerai_video(net: TraumerAI, G: Any, embed_windows: Callable[[np.ndarray], np.ndarray],
-                    windows: np.ndarray) -> np.ndarray:
+def traumerai_video(
+    net: TraumerAI, G: Any, embed_windows: Callable[[np.ndarray], np.ndarray], windows: np.ndarray
+) -> np.ndarray:
     """uint8 frames [F, R, R, 3]: frame t rendered from window t's embedding alone."""
     with torch.inference_mode():
         ws = net(torch.from_numpy(np.asarray(embed_windows(windows), np.float32)))

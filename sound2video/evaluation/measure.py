@@ -6,8 +6,9 @@ the seconds each metric took."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from ..metrics.frechet import RunningStats, frechet_distance, warn_if_few_sample
 from ..metrics.inception import inception_score
 from .params import DetectorParams, EvaluateParams
 
-Features = Callable[[np.ndarray], np.ndarray]   # uint8 clips [B, T, H, W, 3] -> [B, D]
+Features = Callable[[np.ndarray], np.ndarray]  # uint8 clips [B, T, H, W, 3] -> [B, D]
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Sound:
     label: str
     seconds: float
     audio_peaks: list[float]
-    embedding: np.ndarray          # the audio tower's embedding of the whole sound
+    embedding: np.ndarray  # the audio tower's embedding of the whole sound
 
 
 @dataclass
@@ -37,8 +38,8 @@ class Judges:
 
     i3d: Features
     c3d: Features
-    clip_frames: Callable[[np.ndarray], np.ndarray]   # uint8 frames [n, H, W, 3] -> normalised [n, D]
-    text: dict[str, np.ndarray]                       # class -> normalised prompt embedding
+    clip_frames: Callable[[np.ndarray], np.ndarray]  # uint8 frames [n, H, W, 3] -> normalised [n, D]
+    text: dict[str, np.ndarray]  # class -> normalised prompt embedding
     reference: RunningStats
     fps: float
     params: EvaluateParams
@@ -66,16 +67,18 @@ def clips_of(videos: np.ndarray, p: DetectorParams) -> np.ndarray:
     """The detector's clips: the first ``frames`` frames taken every ``stride``; raises if the videos are shorter."""
     need = (p.frames - 1) * p.stride + 1
     if videos.shape[1] < need:
-        raise ValueError(f"videos have {videos.shape[1]} frames; frames: {p.frames} at stride {p.stride} needs "
-                         f"{need} (lower evaluate.fvd/inception frames, or raise the generation fps)")
-    return videos[:, :need:p.stride]
+        raise ValueError(
+            f"videos have {videos.shape[1]} frames; frames: {p.frames} at stride {p.stride} needs "
+            f"{need} (lower evaluate.fvd/inception frames, or raise the generation fps)"
+        )
+    return videos[:, : need : p.stride]
 
 
 def feature_stats(videos: np.ndarray, fn: Features, p: DetectorParams, batch: int = 8) -> RunningStats:
     stats = RunningStats()
     clips = clips_of(videos, p)
     for i in range(0, len(clips), batch):
-        stats.update(fn(np.ascontiguousarray(clips[i:i + batch])))
+        stats.update(fn(np.ascontiguousarray(clips[i : i + batch])))
     return stats
 
 
@@ -83,19 +86,20 @@ def _timed(timings: dict[str, float], name: str, start: float) -> None:
     timings[name] = timings.get(name, 0.0) + time.monotonic() - start
 
 
-def measure_row(videos: np.ndarray, sounds: list[Sound], judges: Judges
-                ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, float]]:
+def measure_row(
+    videos: np.ndarray, sounds: list[Sound], judges: Judges
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, float]]:
     """(summary, per-clip scores, seconds per metric) of one row's videos (row k = ``sounds[k]``)."""
     params, timings = judges.params, {}
     t = time.monotonic()
     stats = feature_stats(videos, judges.i3d, params.fvd)
     fvd = frechet_distance(judges.reference.mean(), judges.reference.cov(0), stats.mean(), stats.cov(0))
-    warnings = [w for w in (warn_if_few_samples(stats.count, stats.dim, "generated"),) if w]   # type: ignore[arg-type]
+    warnings = [w for w in (warn_if_few_samples(stats.count, stats.dim, "generated"),) if w]  # type: ignore[arg-type]
     _timed(timings, "fvd", t)
 
     t = time.monotonic()
     clips = clips_of(videos, params.inception)
-    probs = np.concatenate([judges.c3d(np.ascontiguousarray(clips[i:i + 8])) for i in range(0, len(clips), 8)])
+    probs = np.concatenate([judges.c3d(np.ascontiguousarray(clips[i : i + 8])) for i in range(0, len(clips), 8)])
     splits = min(params.inception.splits, len(probs))
     is_mean, is_std = inception_score(probs, splits, params.inception.shuffle_seed)
     _timed(timings, "is", t)
@@ -116,15 +120,22 @@ def measure_row(videos: np.ndarray, sounds: list[Sound], judges: Judges
         mags = flow_magnitudes(video)
         result = av_align_score(sound.audio_peaks, video_peaks(mags, judges.fps), judges.fps)
         results.append(result)
-        motion.append(float(mags[1:].mean()))   # mags[0] repeats mags[1]: count each frame pair once
+        motion.append(float(mags[1:].mean()))  # mags[0] repeats mags[1]: count each frame pair once
         row |= {"av_align": result.score, "motion": motion[-1], "video_peaks": len(result.video_peaks)}
     av, undefined = mean_score(results)
     _timed(timings, "av_align_motion", t)
 
     summary: dict[str, Any] = {
-        "videos": int(len(videos)), "fvd": float(fvd), "is_mean": is_mean, "is_std": is_std, "is_splits": splits,
-        "clip_t2v": float(np.mean(t2v)), "clip_a2v": float(np.mean(a2v)),
-        "av_align": av, "av_align_undefined": undefined, "motion": float(np.mean(motion)),
+        "videos": int(len(videos)),
+        "fvd": float(fvd),
+        "is_mean": is_mean,
+        "is_std": is_std,
+        "is_splits": splits,
+        "clip_t2v": float(np.mean(t2v)),
+        "clip_a2v": float(np.mean(a2v)),
+        "av_align": av,
+        "av_align_undefined": undefined,
+        "motion": float(np.mean(motion)),
     }
     if warnings:
         summary["warnings"] = warnings

@@ -33,7 +33,8 @@ class DetectorParams(StrictParams):
 
 class FvdParams(DetectorParams):
     reference_split: Literal["train", "val", "test"] = Field(
-        "train", description="real clips the rows are compared with (train: the real test row gets a real FVD)")
+        "train", description="real clips the rows are compared with (train: the real test row gets a real FVD)"
+    )
     max_reference: Optional[int] = Field(None, ge=2, description="at most this many reference clips (null: all)")
 
 
@@ -69,15 +70,18 @@ class EvaluateParams(StrictParams):
     rows: list[RowName] = Field(list(ROW_NAMES), min_length=1, description="rows of the table, in order")
     ablation_models: dict[str, str] = Field(
         {"no_sound": "models/video_no_sound", "first_step": "models/video_first_step"},
-        description="row -> model folder; a row whose folder is missing is skipped with a note")
+        description="row -> model folder; a row whose folder is missing is skipped with a note",
+    )
     max_clips: Optional[int] = Field(None, ge=1, description="evaluate at most this many clips (null: all)")
     seed: int = Field(0, description="video k of a row starts from seed + k")
     fvd: FvdParams = Field(default_factory=FvdParams)
     inception: InceptionParams = Field(default_factory=lambda: InceptionParams(frames=16))
     traumerai: TraumerAIParams = Field(default_factory=TraumerAIParams)
     random_walk: RandomWalkParams = Field(default_factory=RandomWalkParams)
-    cache_root: str = Field("checkpoints/video/cache", description="video cache folder shared with train_video "
-                            "(a cache with the same key is reused, else built here)")
+    cache_root: str = Field(
+        "checkpoints/video/cache",
+        description="video cache folder shared with train_video (a cache with the same key is reused, else built here)",
+    )
     report_size: int = Field(192, ge=16, description="display width (px) of each video in the report")
     device: str = Field("cpu", pattern=r"^(cpu|auto|cuda(:\d+)?)$")
     threads: Optional[int] = Field(None, ge=1, description="torch CPU threads (null: torch's default)")

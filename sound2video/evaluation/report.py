@@ -15,8 +15,14 @@ from typing import Any, Optional
 
 from ..fsutil import write_text_atomic
 
-TABLE_COLUMNS = [("fvd", "FVD ↓"), ("is_mean", "IS ↑"), ("clip_t2v", "CLIP text-video ↑"),
-                 ("clip_a2v", "CLIP audio-video ↑"), ("av_align", "AV-Align ↑"), ("motion", "motion (px/frame)")]
+TABLE_COLUMNS = [
+    ("fvd", "FVD ↓"),
+    ("is_mean", "IS ↑"),
+    ("clip_t2v", "CLIP text-video ↑"),
+    ("clip_a2v", "CLIP audio-video ↑"),
+    ("av_align", "AV-Align ↑"),
+    ("motion", "motion (px/frame)"),
+]
 CLIP_COLUMNS = [("clip_t2v", "t2v"), ("clip_a2v", "a2v"), ("av_align", "AV-Align"), ("motion", "motion")]
 
 
@@ -24,7 +30,7 @@ CLIP_COLUMNS = [("clip_t2v", "t2v"), ("clip_a2v", "a2v"), ("av_align", "AV-Align
 class ReportRow:
     name: str
     title: str
-    summary: Optional[dict[str, Any]]      # None: skipped
+    summary: Optional[dict[str, Any]]  # None: skipped
     note: str = ""
 
 
@@ -33,8 +39,8 @@ class ReportCard:
     key: str
     label: str
     seconds: float
-    videos: dict[str, str]                  # row -> video path relative to the report
-    scores: dict[str, dict[str, Any]]       # row -> that clip's scores
+    videos: dict[str, str]  # row -> video path relative to the report
+    scores: dict[str, dict[str, Any]]  # row -> that clip's scores
 
 
 def _fmt(x: Any) -> str:
@@ -50,8 +56,10 @@ def _table(rows: list[ReportRow]) -> str:
     body = []
     for r in rows:
         if r.summary is None:
-            body.append(f'<tr class="skipped"><td>{html.escape(r.title)}</td>'
-                        f'<td colspan="{len(TABLE_COLUMNS)}">skipped: {html.escape(r.note)}</td></tr>')
+            body.append(
+                f'<tr class="skipped"><td>{html.escape(r.title)}</td>'
+                f'<td colspan="{len(TABLE_COLUMNS)}">skipped: {html.escape(r.note)}</td></tr>'
+            )
             continue
         cells = []
         for key, _ in TABLE_COLUMNS:
@@ -61,8 +69,7 @@ def _table(rows: list[ReportRow]) -> str:
             else:
                 cells.append(f"<td>{_fmt(value)}</td>")
         body.append(f'<tr data-row="{html.escape(r.name)}"><td>{html.escape(r.title)}</td>{"".join(cells)}</tr>')
-    return (f'<table id="rows"><thead><tr><th>row</th>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table>')
+    return f'<table id="rows"><thead><tr><th>row</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
 def _card(card: ReportCard, rows: list[ReportRow], width: int) -> str:
@@ -76,10 +83,13 @@ def _card(card: ReportCard, rows: list[ReportRow], width: int) -> str:
         cells.append(
             f'<figure><video controls preload="none" width="{width}" height="{width}" '
             f'data-seconds="{card.seconds:.3f}" src="{html.escape(src)}"></video>'
-            f'<figcaption><b>{html.escape(r.title)}</b><br><small>{score_text}</small></figcaption></figure>')
-    return (f'<section class="card" id="{html.escape(card.key)}"><h3>{html.escape(card.label)} '
-            f'<small>{html.escape(card.key)} · {card.seconds:.2f} s</small></h3>'
-            f'<div class="videos">{"".join(cells)}</div></section>')
+            f"<figcaption><b>{html.escape(r.title)}</b><br><small>{score_text}</small></figcaption></figure>"
+        )
+    return (
+        f'<section class="card" id="{html.escape(card.key)}"><h3>{html.escape(card.label)} '
+        f"<small>{html.escape(card.key)} · {card.seconds:.2f} s</small></h3>"
+        f'<div class="videos">{"".join(cells)}</div></section>'
+    )
 
 
 STYLE = """
@@ -103,17 +113,25 @@ document.querySelectorAll("video").forEach((v) => io.observe(v));
 """
 
 
-def write_report(out: Path, title: str, rows: list[ReportRow], cards: list[ReportCard], notes: list[str],
-                 protocol_name: str = "protocol.json", width: int = 192) -> Path:
+def write_report(
+    out: Path,
+    title: str,
+    rows: list[ReportRow],
+    cards: list[ReportCard],
+    notes: list[str],
+    protocol_name: str = "protocol.json",
+    width: int = 192,
+) -> Path:
     """Write ``out`` (index.html) atomically; video paths in ``cards`` are relative to its folder."""
     notes_html = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
     doc = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head><body>'
-        f'<h1>{html.escape(title)}</h1>{notes_html}{_table(rows)}'
-        f'<p>The measurement protocol (data, N, frames, resolution, detectors) is in '
+        f"<h1>{html.escape(title)}</h1>{notes_html}{_table(rows)}"
+        f"<p>The measurement protocol (data, N, frames, resolution, detectors) is in "
         f'<a href="{html.escape(protocol_name)}">{html.escape(protocol_name)}</a>.</p>'
-        f'<h2>Test sounds ({len(cards)})</h2>{"".join(_card(c, rows, width) for c in cards)}'
-        f'<script>{SCRIPT}</script></body></html>\n')
+        f"<h2>Test sounds ({len(cards)})</h2>{''.join(_card(c, rows, width) for c in cards)}"
+        f"<script>{SCRIPT}</script></body></html>\n"
+    )
     write_text_atomic(out, doc)
     return out

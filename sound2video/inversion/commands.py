@@ -37,9 +37,11 @@ def run_invert(a: argparse.Namespace) -> None:
     config = read_config(a.model)
     G = load_generator(a.generator or config["generator"]["path"], device=a.device)
     if (G.num_ws, G.w_dim, G.img_resolution) != (config["num_ws"], config["w_dim"], config["resolution"]):
-        raise ValueError(f"generator {a.generator or config['generator']['path']} has num_ws/w_dim/resolution "
-                         f"{G.num_ws}/{G.w_dim}/{G.img_resolution}; the encoder was trained for "
-                         f"{config['num_ws']}/{config['w_dim']}/{config['resolution']}")
+        raise ValueError(
+            f"generator {a.generator or config['generator']['path']} has num_ws/w_dim/resolution "
+            f"{G.num_ws}/{G.w_dim}/{G.img_resolution}; the encoder was trained for "
+            f"{config['num_ws']}/{config['w_dim']}/{config['resolution']}"
+        )
     x = to_model_input(prepare_image(Path(a.image), G.img_resolution)[None]).to(a.device)
     with torch.inference_mode():
         ws = inverter(x)
@@ -51,5 +53,14 @@ def run_invert(a: argparse.Namespace) -> None:
     if a.latent:
         with atomic_path(a.latent, suffix=".tmp.npy") as tmp, open(tmp, "wb") as f:
             np.save(f, ws[0].cpu().numpy())
-    print(json.dumps({"image": a.image, "out": str(out), "latent": a.latent, "mse": float(mse(recon, x)[0]),
-                      "psnr": float(psnr(recon, x)[0])}))
+    print(
+        json.dumps(
+            {
+                "image": a.image,
+                "out": str(out),
+                "latent": a.latent,
+                "mse": float(mse(recon, x)[0]),
+                "psnr": float(psnr(recon, x)[0]),
+            }
+        )
+    )

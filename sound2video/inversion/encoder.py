@@ -44,11 +44,19 @@ class BottleneckIRSE(nn.Module):
 
     def __init__(self, cin: int, cout: int, stride: int) -> None:
         super().__init__()
-        self.shortcut = (nn.MaxPool2d(1, stride) if cin == cout else
-                         nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)))
+        self.shortcut = (
+            nn.MaxPool2d(1, stride)
+            if cin == cout
+            else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        )
         self.residual = nn.Sequential(
-            nn.BatchNorm2d(cin), nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.PReLU(cout),
-            nn.Conv2d(cout, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), SqueezeExcite(cout))
+            nn.BatchNorm2d(cin),
+            nn.Conv2d(cin, cout, 3, 1, 1, bias=False),
+            nn.PReLU(cout),
+            nn.Conv2d(cout, cout, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(cout),
+            SqueezeExcite(cout),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.residual(x) + self.shortcut(x)
@@ -61,17 +69,20 @@ class Backbone(nn.Module):
         super().__init__()
         widths = [width, width * 2, width * 4, width * 8]
         if kind == "resnet34":
-            self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width),
-                                      nn.PReLU(width))
+            self.stem = nn.Sequential(
+                nn.Conv2d(in_channels, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width), nn.PReLU(width)
+            )
             unit, strides = BasicBlock, [1, 2, 2, 2]
         else:
-            self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
-                                      nn.PReLU(width))
+            self.stem = nn.Sequential(
+                nn.Conv2d(in_channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.PReLU(width)
+            )
             unit, strides = BottleneckIRSE, [2, 2, 2, 2]
         stages, cin = [], width
         for cout, n, stride in zip(widths, blocks, strides):
-            stages.append(nn.Sequential(*[unit(cin if i == 0 else cout, cout, stride if i == 0 else 1)
-                                          for i in range(n)]))
+            stages.append(
+                nn.Sequential(*[unit(cin if i == 0 else cout, cout, stride if i == 0 else 1) for i in range(n)])
+            )
             cin = cout
         self.stages = nn.ModuleList(stages)
         self.channels = widths[1:]
@@ -99,7 +110,7 @@ class GradualStyleBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.convs(x)
-        return self.linear(x.mean((2, 3)))   # 1x1 after the convs; the mean also covers odd input sizes
+        return self.linear(x.mean((2, 3)))  # 1x1 after the convs; the mean also covers odd input sizes
 
 
 class GradualStyleEncoder(nn.Module):
@@ -121,7 +132,8 @@ class GradualStyleEncoder(nn.Module):
         self.coarse_end, self.middle_end = min(COARSE_END, num_ws), min(MIDDLE_END, num_ws)
         self.styles = nn.ModuleList(
             GradualStyleBlock(style, w_dim, sizes[0 if i < self.coarse_end else 1 if i < self.middle_end else 2])
-            for i in range(num_ws))
+            for i in range(num_ws)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c1, c2, c3 = self.body(x)

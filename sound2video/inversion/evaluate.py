@@ -8,22 +8,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..metrics.image import mse as mse_fn, psnr as psnr_fn, to_uint8
+from ..metrics.image import mse as mse_fn
+from ..metrics.image import psnr as psnr_fn
+from ..metrics.image import to_uint8
 from .images import ImageSet
 from .losses import LpipsLoss
 from .model import Inverter, to_model_input
 
 
 @torch.inference_mode()
-def evaluate(inverter: Inverter, G: Any, val: ImageSet, lpips: LpipsLoss, keep: np.ndarray, batch: int = 16
-             ) -> tuple[dict[str, Any], np.ndarray]:
+def evaluate(
+    inverter: Inverter, G: Any, val: ImageSet, lpips: LpipsLoss, keep: np.ndarray, batch: int = 16
+) -> tuple[dict[str, Any], np.ndarray]:
     """Metrics overall and per source, batch by batch, and the reconstructions of the images ``keep`` (the grid)."""
     avg_img = G.synthesis(G.mapping.w_avg.reshape(1, 1, -1).repeat(1, G.num_ws, 1)).float()
     ours: dict[str, list[np.ndarray]] = {"mse": [], "psnr": [], "lpips": []}
     base: dict[str, list[np.ndarray]] = {"mse": [], "psnr": [], "lpips": []}
     latents, kept = [], {}
     for i in range(0, len(val), batch):
-        target = to_model_input(np.asarray(val.images[i:i + batch]))
+        target = to_model_input(np.asarray(val.images[i : i + batch]))
         ws = inverter(target)
         recon = G.synthesis(ws).float()
         for out, image in ((ours, recon), (base, avg_img.expand_as(target))):

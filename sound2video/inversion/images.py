@@ -8,9 +8,10 @@ import glob
 import io
 import logging
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -21,14 +22,23 @@ from .params import ImageSourceParams
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 # the nine Landscape classes of the paper (the synthetic renderer also draws three VGG-Sound distractors)
-LANDSCAPE_PICTURES = ("thunderstorm", "waterfall_burbling", "volcano_eruption", "squishing_water", "wind_noise",
-                      "fire_crackling", "raining", "underwater_bubbling", "splashing_water")
+LANDSCAPE_PICTURES = (
+    "thunderstorm",
+    "waterfall_burbling",
+    "volcano_eruption",
+    "squishing_water",
+    "wind_noise",
+    "fire_crackling",
+    "raining",
+    "underwater_bubbling",
+    "splashing_water",
+)
 
 
 @dataclass
 class ImageSet:
-    images: np.ndarray                 # uint8 [N, R, R, 3]
-    sources: list[str]                 # "real" | "synthetic" | "generated", per image
+    images: np.ndarray  # uint8 [N, R, R, 3]
+    sources: list[str]  # "real" | "synthetic" | "generated", per image
     keys: list[str]
     latents: np.ndarray | None = None  # float32 [N, num_ws, w_dim]; NaN rows for images without one
     rejected: list[dict[str, str]] = field(default_factory=list)
@@ -36,10 +46,15 @@ class ImageSet:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def subset(self, idx: np.ndarray) -> "ImageSet":
+    def subset(self, idx: np.ndarray) -> ImageSet:
         idx = np.asarray(idx, dtype=np.int64)
-        return ImageSet(self.images[idx], [self.sources[i] for i in idx], [self.keys[i] for i in idx],
-                        None if self.latents is None else self.latents[idx], self.rejected)
+        return ImageSet(
+            self.images[idx],
+            [self.sources[i] for i in idx],
+            [self.keys[i] for i in idx],
+            None if self.latents is None else self.latents[idx],
+            self.rejected,
+        )
 
 
 def prepare_image(data: bytes | Path, resolution: int) -> np.ndarray:
@@ -58,8 +73,10 @@ def prepare_image(data: bytes | Path, resolution: int) -> np.ndarray:
 
 
 def _list_folder(folder: Path) -> list[tuple[str, Any]]:
-    return [(str(p.relative_to(folder)), p)
-            for p in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())]
+    return [
+        (str(p.relative_to(folder)), p)
+        for p in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    ]
 
 
 def _tar_paths(spec: str, sha256: str | None) -> list[Path]:
@@ -73,9 +90,11 @@ def _tar_paths(spec: str, sha256: str | None) -> list[Path]:
 
 def _iter_tar_images(paths: list[Path]) -> Iterator[tuple[str, bytes]]:
     for tar_path in paths:
-        with tarfile.open(tar_path) as tar:   # members are read into memory, never extracted to disk
-            members = sorted((m for m in tar.getmembers() if m.isfile()
-                              and Path(m.name).suffix.lower() in IMAGE_SUFFIXES), key=lambda m: m.name)
+        with tarfile.open(tar_path) as tar:  # members are read into memory, never extracted to disk
+            members = sorted(
+                (m for m in tar.getmembers() if m.isfile() and Path(m.name).suffix.lower() in IMAGE_SUFFIXES),
+                key=lambda m: m.name,
+            )
             for member in members:
                 f = tar.extractfile(member)
                 if f is not None:
@@ -112,8 +131,11 @@ def load_real(params: ImageSourceParams, resolution: int, cache: Path | None = N
     if total == 0:
         raise ValueError(f"train_inversion.images.path: no images ({', '.join(IMAGE_SUFFIXES)}) in {params.path!r}")
     shape = (total, resolution, resolution, 3)
-    images = (np.lib.format.open_memmap(cache, mode="w+", dtype=np.uint8, shape=shape) if cache is not None
-              else np.zeros(shape, np.uint8))
+    images = (
+        np.lib.format.open_memmap(cache, mode="w+", dtype=np.uint8, shape=shape)
+        if cache is not None
+        else np.zeros(shape, np.uint8)
+    )
     keys: list[str] = []
     rejected: list[dict[str, str]] = []
     with progress(desc="images", unit="img", total=total) as bar:
@@ -130,7 +152,7 @@ def load_real(params: ImageSourceParams, resolution: int, cache: Path | None = N
         log.warning("invert_lhq: %d image(s) could not be read, e.g. %s", len(rejected), rejected[0])
     if not keys:
         raise ValueError(f"train_inversion.images.path: no readable images in {params.path!r}")
-    return ImageSet(images[:len(keys)], ["real"] * len(keys), keys, rejected=rejected)
+    return ImageSet(images[: len(keys)], ["real"] * len(keys), keys, rejected=rejected)
 
 
 def synthetic_pictures(n: int, resolution: int, seed: int) -> ImageSet:
@@ -155,22 +177,31 @@ def generated_images(G: Any, n: int, psi: float, seed: int, batch: int = 16) -> 
     images, latents = [], []
     with torch.inference_mode():
         for i in range(0, n, batch):
-            ws = G.mapping(z[i:i + batch], truncation_psi=psi)
+            ws = G.mapping(z[i : i + batch], truncation_psi=psi)
             images.append(to_uint8(G.synthesis(ws)))
             latents.append(ws.cpu().numpy())
-    return ImageSet(np.concatenate(images), ["generated"] * n, [f"generated/{i:05d}" for i in range(n)],
-                    np.concatenate(latents).astype(np.float32))
+    return ImageSet(
+        np.concatenate(images),
+        ["generated"] * n,
+        [f"generated/{i:05d}" for i in range(n)],
+        np.concatenate(latents).astype(np.float32),
+    )
 
 
 def concat(parts: list[ImageSet], latent_shape: tuple[int, int]) -> ImageSet:
     """One set (a single part is returned as is, so a memory map stays one)."""
     if len(parts) == 1:
         return parts[0]
-    latents = [p.latents if p.latents is not None else np.full((len(p), *latent_shape), np.nan, np.float32)
-               for p in parts]
-    return ImageSet(np.concatenate([p.images for p in parts]), sum((p.sources for p in parts), []),
-                    sum((p.keys for p in parts), []), np.concatenate(latents),
-                    sum((p.rejected for p in parts), []))
+    latents = [
+        p.latents if p.latents is not None else np.full((len(p), *latent_shape), np.nan, np.float32) for p in parts
+    ]
+    return ImageSet(
+        np.concatenate([p.images for p in parts]),
+        sum((p.sources for p in parts), []),
+        sum((p.keys for p in parts), []),
+        np.concatenate(latents),
+        sum((p.rejected for p in parts), []),
+    )
 
 
 def split(images: ImageSet, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

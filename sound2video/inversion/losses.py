@@ -29,7 +29,7 @@ class ClipImageEmbed(nn.Module):
     def __init__(self, clip: ClipModel) -> None:
         super().__init__()
         self.clip = clip
-        self.model = clip.model   # registered, so ``.to(device)`` moves CLIP with the loss
+        self.model = clip.model  # registered, so ``.to(device)`` moves CLIP with the loss
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.clip.embed_images(x)
@@ -38,16 +38,18 @@ class ClipImageEmbed(nn.Module):
 class InversionLoss(nn.Module):
     """``l2 * MSE + lpips * LPIPS + clip * (1 - cos CLIP) + w_norm * mean_b ||w_b - w_avg||_F``."""
 
-    def __init__(self, weights: LossParams, lpips: LpipsLoss | None, clip: ClipImageEmbed | None,
-                 w_avg: torch.Tensor) -> None:
+    def __init__(
+        self, weights: LossParams, lpips: LpipsLoss | None, clip: ClipImageEmbed | None, w_avg: torch.Tensor
+    ) -> None:
         super().__init__()
         if weights.lpips and lpips is None or weights.clip and clip is None:
             raise ValueError("a loss with non-zero weight has no model")
         self.weights, self.lpips, self.clip = weights, lpips, clip
         self.register_buffer("w_avg", w_avg.detach().clone())
 
-    def forward(self, target: torch.Tensor, recon: torch.Tensor, ws: torch.Tensor
-                ) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(
+        self, target: torch.Tensor, recon: torch.Tensor, ws: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         w = self.weights
         parts: dict[str, torch.Tensor] = {"l2": F.mse_loss(recon, target)}
         if w.lpips:

@@ -30,15 +30,26 @@ class Inverter(nn.Module):
 
 
 def save(inverter: Inverter, out_dir: Path, meta: dict[str, Any]) -> Path:
-    return write_model_folder(out_dir, FORMAT, FORMAT_VERSION, {
-        "encoder": inverter.params.model_dump(), "num_ws": inverter.encoder.num_ws, "w_dim": inverter.encoder.w_dim,
-        "resolution": inverter.resolution, **meta}, inverter.state_dict())
+    return write_model_folder(
+        out_dir,
+        FORMAT,
+        FORMAT_VERSION,
+        {
+            "encoder": inverter.params.model_dump(),
+            "num_ws": inverter.encoder.num_ws,
+            "w_dim": inverter.encoder.w_dim,
+            "resolution": inverter.resolution,
+            **meta,
+        },
+        inverter.state_dict(),
+    )
 
 
 def from_contract(config: dict[str, Any], state: dict[str, Any], device: str = "cpu") -> Inverter:
     """Build the inverter of a model folder (``sound2video.models.load``), in eval mode on ``device``."""
-    inv = Inverter(EncoderParams(**config["encoder"]), config["num_ws"], config["w_dim"], config["resolution"],
-                   state["w_avg"])
+    inv = Inverter(
+        EncoderParams(**config["encoder"]), config["num_ws"], config["w_dim"], config["resolution"], state["w_avg"]
+    )
     inv.load_state_dict(state)
     return inv.eval().to(device)
 

@@ -24,7 +24,7 @@ class ImageSourceParams(StrictParams):
     seed: int = Field(0, ge=0)
 
     @model_validator(mode="after")
-    def _needs(self) -> "ImageSourceParams":
+    def _needs(self) -> ImageSourceParams:
         if self.kind != "synthetic" and not self.path:
             raise ValueError(f"images.kind '{self.kind}' needs 'path'")
         if self.kind == "synthetic" and self.synthetic_images + self.generated_images == 0:
@@ -35,12 +35,16 @@ class ImageSourceParams(StrictParams):
 class EncoderParams(StrictParams):
     """pSp GradualStyleEncoder: backbone -> feature pyramid -> one map2style head per latent."""
 
-    backbone: Literal["resnet34", "ir_se50"] = Field("resnet34", description="resnet34: ReStyle's choice for "
-                                                     "non-face domains; ir_se50: the paper's code (pSp)")
+    backbone: Literal["resnet34", "ir_se50"] = Field(
+        "resnet34", description="resnet34: ReStyle's choice for non-face domains; ir_se50: the paper's code (pSp)"
+    )
     width: int = Field(64, ge=4, description="channels of the first stage; stages double it (64 = the real nets)")
-    blocks: Optional[list[int]] = Field(None, min_length=4, max_length=4,
-                                        description="units per stage; null: [3,4,6,3] (resnet34), [3,4,14,3] "
-                                                    "(ir_se50)")
+    blocks: Optional[list[int]] = Field(
+        None,
+        min_length=4,
+        max_length=4,
+        description="units per stage; null: [3,4,6,3] (resnet34), [3,4,14,3] (ir_se50)",
+    )
     style_channels: Optional[int] = Field(None, ge=4, description="pyramid/head width; null: the generator's w_dim")
 
 
@@ -55,8 +59,11 @@ class LossParams(StrictParams):
 
 class LpipsParams(StrictParams):
     net: Literal["alex", "vgg", "squeeze"] = "alex"
-    backbone: Optional[str] = Field(None, description="local torchvision state dict of the backbone (offline), "
-                                    "'random' for a seeded random backbone (smoke runs), null: download by name")
+    backbone: Optional[str] = Field(
+        None,
+        description="local torchvision state dict of the backbone (offline), "
+        "'random' for a seeded random backbone (smoke runs), null: download by name",
+    )
 
 
 class TrainInversionParams(TrainingParams):

@@ -12,9 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from ..params_io import load_block
-from .params import TrainInversionParams
 from ..fsutil import atomic_path, sha256_file, write_json_atomic
+from ..params_io import load_block
 from .params import TrainInversionParams
 
 log = logging.getLogger(__name__)
@@ -31,12 +30,14 @@ def _images(params: TrainInversionParams, G: Any, ckpt_dir: Path, generator_sha:
     cache = ckpt_dir / f"real-{key[:16]}.npy"
     keys_file = cache.with_suffix(".json")
     if not (cache.is_file() and keys_file.is_file()):
-        for old in ckpt_dir.glob("real-*"):   # prepared with other params: stale
+        for old in ckpt_dir.glob("real-*"):  # prepared with other params: stale
             old.unlink()
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         images = collect(src, G, cache)
-        write_json_atomic(keys_file, {"keys": [k for k, s in zip(images.keys, images.sources) if s == "real"],
-                                      "rejected": images.rejected})
+        write_json_atomic(
+            keys_file,
+            {"keys": [k for k, s in zip(images.keys, images.sources) if s == "real"], "rejected": images.rejected},
+        )
         return images
     meta = json.loads(keys_file.read_text())
     n = len(meta["keys"])
@@ -59,8 +60,9 @@ def grid_selection(sources: list[str], k: int) -> np.ndarray:
     return np.array(pick, dtype=np.int64)
 
 
-def main(params_path: str, generator_dir: str, out_dir: str, ckpt_dir: str, metrics: str, plots_dir: str
-         ) -> dict[str, Any]:
+def main(
+    params_path: str, generator_dir: str, out_dir: str, ckpt_dir: str, metrics: str, plots_dir: str
+) -> dict[str, Any]:
     from PIL import Image
 
     from ..frozen_clip import load_clip
@@ -83,12 +85,19 @@ def main(params_path: str, generator_dir: str, out_dir: str, ckpt_dir: str, metr
     images = _images(params, G, ckpt, generator_sha)
     train_idx, val_idx = split(images, params.images.val_fraction, params.images.seed)
     if len(train_idx) == 0 or len(val_idx) == 0:
-        raise ValueError(f"train_inversion: {len(images)} image(s) give an empty train or held-out split; add images or "
-                         f"change images.val_fraction")
-    log.info("train_inversion: %d train / %d held-out images (%s), generator %dpx num_ws %d, prepared in %.1f s",
-             len(train_idx), len(val_idx), ", ".join(f"{s}: {images.sources.count(s)}"
-                                                     for s in sorted(set(images.sources))),
-             G.img_resolution, G.num_ws, time.monotonic() - started)
+        raise ValueError(
+            f"train_inversion: {len(images)} image(s) give an empty train or held-out split; add images or "
+            f"change images.val_fraction"
+        )
+    log.info(
+        "train_inversion: %d train / %d held-out images (%s), generator %dpx num_ws %d, prepared in %.1f s",
+        len(train_idx),
+        len(val_idx),
+        ", ".join(f"{s}: {images.sources.count(s)}" for s in sorted(set(images.sources))),
+        G.img_resolution,
+        G.num_ws,
+        time.monotonic() - started,
+    )
 
     lpips = LpipsLoss(load_lpips(params.lpips.net, params.lpips.backbone))
     clip = None
@@ -97,30 +106,49 @@ def main(params_path: str, generator_dir: str, out_dir: str, ckpt_dir: str, metr
     loss_fn = InversionLoss(params.loss, lpips if params.loss.lpips else None, clip, G.mapping.w_avg)
     fingerprint = checkpoint_fingerprint(params, generator_sha)
     plots = Path(plots_dir)
-    inverter, _ = train(params, G, images.images, loss_fn, ckpt, fingerprint, indices=train_idx,
-                        log_csv=plots / "train_log.csv")
+    inverter, _ = train(
+        params, G, images.images, loss_fn, ckpt, fingerprint, indices=train_idx, log_csv=plots / "train_log.csv"
+    )
     G = G.cpu()
     val = images.subset(val_idx)
     pick = grid_selection(val.sources, params.grid_images)
     result, recon = evaluate(inverter, G, val, lpips.cpu(), keep=pick)
     result |= {
-        "train_images": int(len(train_idx)), "steps": params.steps, "loss_weights": params.loss.model_dump(),
-        "mse_pixel_range": "[-1, 1]", "lpips_net": params.lpips.net,
+        "train_images": int(len(train_idx)),
+        "steps": params.steps,
+        "loss_weights": params.loss.model_dump(),
+        "mse_pixel_range": "[-1, 1]",
+        "lpips_net": params.lpips.net,
         "lpips_backbone": params.lpips.backbone or "torchvision (by name)",
         "generator": {"path": str(generator_dir), "sha256": generator_sha, "random_init": random_generator},
-        "rejected_images": images.rejected[:20], "rejected_count": len(images.rejected),
+        "rejected_images": images.rejected[:20],
+        "rejected_count": len(images.rejected),
         "seconds": round(time.monotonic() - started, 1),
     }
     if random_generator or params.lpips.backbone == "random":
-        result["offline_profile"] = ("random-init generator and/or LPIPS backbone: numbers check the pipeline, "
-                                     "not inversion quality")
-    save(inverter, Path(out_dir), {"generator": {"path": str(generator_dir), "sha256": generator_sha},
-                                   "loss_weights": params.loss.model_dump(), "steps": params.steps,
-                                   "metrics": {k: result[k] for k in ("lpips", "mse", "psnr", "mse_wavg")}})
+        result["offline_profile"] = (
+            "random-init generator and/or LPIPS backbone: numbers check the pipeline, not inversion quality"
+        )
+    save(
+        inverter,
+        Path(out_dir),
+        {
+            "generator": {"path": str(generator_dir), "sha256": generator_sha},
+            "loss_weights": params.loss.model_dump(),
+            "steps": params.steps,
+            "metrics": {k: result[k] for k in ("lpips", "mse", "psnr", "mse_wavg")},
+        },
+    )
     write_json_atomic(metrics, result)
     with atomic_path(plots / "grid.png", suffix=".tmp.png") as tmp:
         Image.fromarray(image_grid(np.asarray(val.images[pick]), recon)).save(tmp, format="PNG")
-    log.info("train_inversion: mse %.4f (w_avg %.4f), psnr %.2f, lpips %.3f on %d held-out images, %.1f s",
-             result["mse"], result["mse_wavg"], result["psnr"], result["lpips"], len(val_idx),
-             time.monotonic() - started)
+    log.info(
+        "train_inversion: mse %.4f (w_avg %.4f), psnr %.2f, lpips %.3f on %d held-out images, %.1f s",
+        result["mse"],
+        result["mse_wavg"],
+        result["psnr"],
+        result["lpips"],
+        len(val_idx),
+        time.monotonic() - started,
+    )
     return result

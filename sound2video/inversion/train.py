@@ -10,8 +10,7 @@ import numpy as np
 import torch
 
 from ..stage_code import code_files
-from ..training import (TrainState, batch_indices, code_fingerprint, optimize, resolve_device, step_generator,
-                        train_loop)
+from ..training import TrainState, batch_indices, code_fingerprint, optimize, resolve_device, step_generator, train_loop
 from .losses import InversionLoss
 from .model import Inverter, to_model_input
 from .params import TrainInversionParams
@@ -26,9 +25,17 @@ def checkpoint_fingerprint(params: TrainInversionParams, generator_sha256: str) 
     return code_fingerprint(params.fingerprint_json(), code_files("sound2video.inversion.stage"), generator_sha256)
 
 
-def train(params: TrainInversionParams, G: Any, images: np.ndarray, loss_fn: InversionLoss, ckpt_dir: Path,
-          fingerprint: str, indices: np.ndarray | None = None, stop_after: int | None = None,
-          log_csv: Path | None = None) -> tuple[Inverter, list[dict[str, float]]]:
+def train(
+    params: TrainInversionParams,
+    G: Any,
+    images: np.ndarray,
+    loss_fn: InversionLoss,
+    ckpt_dir: Path,
+    fingerprint: str,
+    indices: np.ndarray | None = None,
+    stop_after: int | None = None,
+    log_csv: Path | None = None,
+) -> tuple[Inverter, list[dict[str, float]]]:
     """Train (or resume) to ``params.steps`` on the rows ``indices`` (default: all) of uint8 ``images``
     ``[N, R, R, 3]``, which may be a memory map: only each batch is read. ``stop_after`` ends early (tests use it
     to simulate an interruption)."""
@@ -53,6 +60,16 @@ def train(params: TrainInversionParams, G: Any, images: np.ndarray, loss_fn: Inv
         optimize(opt, loss, params.grad_clip)
         return {"loss": loss.detach(), **parts}
 
-    train_loop("train_inversion", params, state, step_fn, ckpt_dir / CHECKPOINT, fingerprint,
-               log_fields=LOG_FIELDS, log_csv=log_csv, stop_after=stop_after, device=device)
+    train_loop(
+        "train_inversion",
+        params,
+        state,
+        step_fn,
+        ckpt_dir / CHECKPOINT,
+        fingerprint,
+        log_fields=LOG_FIELDS,
+        log_csv=log_csv,
+        stop_after=stop_after,
+        device=device,
+    )
     return inverter.cpu().eval(), state.history

@@ -115,8 +115,10 @@ def probe(path: str | Path, timeout: float = 60.0) -> MediaInfo:
     except Exception as e:  # noqa: BLE001 - a timeout or a broken binary is a probe failure too
         raise ProbeError(f"ffprobe failed on {Path(path).name}: {e}") from None
     streams = data.get("streams", [])
-    video = next((s for s in streams if s.get("codec_type") == "video"
-                  and not s.get("disposition", {}).get("attached_pic")), None)
+    video = next(
+        (s for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
+        None,
+    )
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     fmt = data.get("format", {})
     nb = video.get("nb_frames") if video else None
@@ -145,9 +147,29 @@ def remux_continuous(src: str | Path, out: str | Path, timeout: float = 600.0) -
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(src),
-           "-map", "0:v:0", "-map", "0:a:0?", "-c", "copy", "-map_metadata", "-1", "-fflags", "+bitexact",
-           "-f", "matroska", str(out)]
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(src),
+        "-map",
+        "0:v:0",
+        "-map",
+        "0:a:0?",
+        "-c",
+        "copy",
+        "-map_metadata",
+        "-1",
+        "-fflags",
+        "+bitexact",
+        "-f",
+        "matroska",
+        str(out),
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:

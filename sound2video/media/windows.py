@@ -7,8 +7,9 @@ import json
 import math
 
 
-def plan_windows(duration: float, clip_seconds: float, clips_per_video: int,
-                 placement: str = "spread") -> list[tuple[float, float]]:
+def plan_windows(
+    duration: float, clip_seconds: float, clips_per_video: int, placement: str = "spread"
+) -> list[tuple[float, float]]:
     """Non-overlapping clip spans ``(start, end)`` in the video's time, as the cut stage would place them (at most
     ``clips_per_video``, spread evenly or back to back); empty when the video is shorter than one clip."""
     count = min(clips_per_video, int(math.floor(duration / clip_seconds + 1e-6))) if duration > 0 else 0

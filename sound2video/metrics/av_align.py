@@ -21,15 +21,15 @@ right answer to it). A sound with onsets and a picture without peaks (or the rev
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
-AUDIO_SAMPLE_RATE = 22050   # librosa.load's default rate, which the reference relies on
-PEAK_THRESHOLD = 0.1        # minimum mean flow magnitude (pixels) of a video peak
-FARNEBACK = {"pyr_scale": 0.5, "levels": 3, "winsize": 15, "iterations": 3, "poly_n": 5, "poly_sigma": 1.2,
-             "flags": 0}
+AUDIO_SAMPLE_RATE = 22050  # librosa.load's default rate, which the reference relies on
+PEAK_THRESHOLD = 0.1  # minimum mean flow magnitude (pixels) of a video peak
+FARNEBACK = {"pyr_scale": 0.5, "levels": 3, "winsize": 15, "iterations": 3, "poly_n": 5, "poly_sigma": 1.2, "flags": 0}
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,12 @@ class AVAlignResult:
     hits: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "audio_peaks": self.audio_peaks, "video_peaks": self.video_peaks,
-                "hits": self.hits}
+        return {
+            "score": self.score,
+            "audio_peaks": self.audio_peaks,
+            "video_peaks": self.video_peaks,
+            "hits": self.hits,
+        }
 
 
 def resample_for_onsets(wave: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -79,9 +83,18 @@ def flow_magnitudes(frames: np.ndarray) -> np.ndarray:
     grey = [cv2.cvtColor(np.ascontiguousarray(f, dtype=np.uint8), cv2.COLOR_RGB2GRAY) for f in frames]
     mags = np.empty(len(frames) - 1, np.float64)
     for i in range(1, len(grey)):
-        flow = cv2.calcOpticalFlowFarneback(grey[i - 1], grey[i], None, FARNEBACK["pyr_scale"], FARNEBACK["levels"],
-                                            FARNEBACK["winsize"], FARNEBACK["iterations"], FARNEBACK["poly_n"],
-                                            FARNEBACK["poly_sigma"], FARNEBACK["flags"])
+        flow = cv2.calcOpticalFlowFarneback(
+            grey[i - 1],
+            grey[i],
+            None,
+            FARNEBACK["pyr_scale"],
+            FARNEBACK["levels"],
+            FARNEBACK["winsize"],
+            FARNEBACK["iterations"],
+            FARNEBACK["poly_n"],
+            FARNEBACK["poly_sigma"],
+            FARNEBACK["flags"],
+        )
         magnitude, _ = cv2.cartToPolar(flow[..., 0], flow[..., 1])
         mags[i - 1] = float(np.mean(magnitude))
     return np.concatenate([mags[:1], mags])
@@ -115,8 +128,9 @@ def av_align_score(audio: Sequence[float], video: Sequence[float], fps: float) -
     """The intersection over union of matched peaks; ``score`` None when neither side has a peak."""
     hits = match_peaks(audio, video, fps)
     union = len(audio) + len(video) - hits
-    return AVAlignResult(None if union == 0 else hits / union, [float(a) for a in audio],
-                         [float(v) for v in video], hits)
+    return AVAlignResult(
+        None if union == 0 else hits / union, [float(a) for a in audio], [float(v) for v in video], hits
+    )
 
 
 def av_align(frames: np.ndarray, fps: float, wave: np.ndarray, sample_rate: int) -> AVAlignResult:

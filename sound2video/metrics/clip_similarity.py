@@ -6,7 +6,7 @@ does: ``sound2video.frozen_clip``); the cosine with the (normalised) text or aud
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

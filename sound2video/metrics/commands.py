@@ -29,8 +29,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     fvd.add_argument("--sha256", default=None, help="expected sha256 of the detector file")
     fvd.add_argument("--num-real", type=int, default=2048)
     fvd.add_argument("--num-fake", type=int, default=2048)
-    fvd.add_argument("--estimator", choices=["population", "unbiased"], default="population",
-                     help="covariance: population (StyleGAN-V, default) or unbiased N-1")
+    fvd.add_argument(
+        "--estimator",
+        choices=["population", "unbiased"],
+        default="population",
+        help="covariance: population (StyleGAN-V, default) or unbiased N-1",
+    )
     _common(fvd)
     fvd.set_defaults(func=run_fvd)
 
@@ -39,8 +43,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     is_.add_argument("--weights", help="torchvision Inception-v3 state dict (path or URL)")
     from .detectors import C3D_URL
 
-    is_.add_argument("--c3d", help=f"C3D UCF-101 TorchScript, path or URL (StyleGAN-V's: {C3D_URL}); "
-                     "scores clips instead of frames")
+    is_.add_argument(
+        "--c3d", help=f"C3D UCF-101 TorchScript, path or URL (StyleGAN-V's: {C3D_URL}); scores clips instead of frames"
+    )
     is_.add_argument("--sha256", default=None)
     is_.add_argument("--num", type=int, default=2048, help="clips to score")
     is_.add_argument("--splits", type=int, default=10)
@@ -51,12 +56,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     cs = m.add_parser("clipsim", help="CLIP text<->video and audio<->video cosine similarity (Table 3a)")
     cs.add_argument("path")
     cs.add_argument("--text", help="prompt for every video (default: each shard sample's json 'prompt')")
-    cs.add_argument("--audio", metavar="MODULE:CALLABLE",
-                    help="audio encoder: a callable (waveform float32 mono, sample_rate) -> CLIP-space vector")
+    cs.add_argument(
+        "--audio",
+        metavar="MODULE:CALLABLE",
+        help="audio encoder: a callable (waveform float32 mono, sample_rate) -> CLIP-space vector",
+    )
     cs.add_argument("--audio-sample-rate", type=int, default=16000)
     cs.add_argument("--clip-model", default="ViT-B-32")
-    cs.add_argument("--pretrained", default="openai", help="open_clip pretrained tag or a local checkpoint path; "
-                    "'none' for random init")
+    cs.add_argument(
+        "--pretrained",
+        default="openai",
+        help="open_clip pretrained tag or a local checkpoint path; 'none' for random init",
+    )
     cs.add_argument("--clip-config", help="JSON model config to register with open_clip first (custom models)")
     cs.add_argument("--num", type=int, default=None, help="videos to score (default: all)")
     cs.add_argument("--per-video", action="store_true", help="include each video's scores")
@@ -99,8 +110,17 @@ def run_fvd(a: argparse.Namespace) -> None:
     t0 = time.monotonic()
     det = load_torchscript(a.detector or I3D_URL, a.sha256, a.device)
     ddof = 0 if a.estimator == "population" else 1
-    res = compute_fvd(a.real, a.fake, i3d_features_fn(det.model, a.device), a.num_real, a.num_fake, a.frames,
-                      a.stride, a.batch_size, ddof)
+    res = compute_fvd(
+        a.real,
+        a.fake,
+        i3d_features_fn(det.model, a.device),
+        a.num_real,
+        a.num_fake,
+        a.frames,
+        a.stride,
+        a.batch_size,
+        ddof,
+    )
     standard = (a.frames, a.stride, a.num_real, a.num_fake) == (16, 1, 2048, 2048)
     res["protocol"] = {
         "name": "fvd2048_16f" if standard and res["real"]["clips"] == res["fake"]["clips"] == 2048 else "custom",
@@ -130,16 +150,29 @@ def run_is(a: argparse.Namespace) -> None:
         fn, unit = inception_probs_fn(det.model, a.device), "frame (Inception-v3, ImageNet classes)"
     probs, counts = collect_probs(a.path, fn, a.frames, a.stride, a.batch_size, a.num)
     mean, std = inception_score(probs, a.splits, a.seed)
-    _emit({
-        "metric": "is", "is_mean": mean, "is_std": std, "samples": int(len(probs)),
-        "clips": counts["used"], "skipped_short": counts["skipped_short"], "path": a.path,
-        "protocol": {"unit": unit, "splits": a.splits, "shuffle_seed": a.seed,
-                     "detector": det.describe() | {"tiny": _is_tiny(det.model)},
-                     "clip": f"first {a.frames} frames, stride {a.stride}, one clip per video",
-                     "resize": "C3D: inside the TorchScript" if a.c3d else
-                     "299x299 bilinear (no antialias), ImageNet mean/std"},
-        "seconds": round(time.monotonic() - t0, 2),
-    }, a.out)
+    _emit(
+        {
+            "metric": "is",
+            "is_mean": mean,
+            "is_std": std,
+            "samples": int(len(probs)),
+            "clips": counts["used"],
+            "skipped_short": counts["skipped_short"],
+            "path": a.path,
+            "protocol": {
+                "unit": unit,
+                "splits": a.splits,
+                "shuffle_seed": a.seed,
+                "detector": det.describe() | {"tiny": _is_tiny(det.model)},
+                "clip": f"first {a.frames} frames, stride {a.stride}, one clip per video",
+                "resize": "C3D: inside the TorchScript"
+                if a.c3d
+                else "299x299 bilinear (no antialias), ImageNet mean/std",
+            },
+            "seconds": round(time.monotonic() - t0, 2),
+        },
+        a.out,
+    )
 
 
 def load_audio_encoder(spec: str) -> Any:
@@ -185,23 +218,30 @@ def run_clipsim(a: argparse.Namespace) -> None:
             row: dict[str, Any] = {"video": item.name, "prompt": prompt, "t2v": cosine(v, text_cache[prompt])}
             if encoder is not None:
                 wave = decode_audio(item, a.audio_sample_rate)
-                row["a2v"] = cosine(v, np.asarray(encoder(wave, a.audio_sample_rate)).ravel()) if wave is not None \
-                    else None
+                row["a2v"] = (
+                    cosine(v, np.asarray(encoder(wave, a.audio_sample_rate)).ravel()) if wave is not None else None
+                )
             per_video.append(row)
             bar.update()
     if not per_video:
         raise ValueError(f"{a.path}: no video with at least {a.frames} frames")
     a2v = [r["a2v"] for r in per_video if r.get("a2v") is not None]
     result = {
-        "metric": "clipsim", "path": a.path, "videos": len(per_video), "skipped_short": skipped,
+        "metric": "clipsim",
+        "path": a.path,
+        "videos": len(per_video),
+        "skipped_short": skipped,
         "t2v": float(np.mean([r["t2v"] for r in per_video])),
         "a2v": float(np.mean(a2v)) if a2v else None,
         "protocol": {
-            "clip_model": a.clip_model, "pretrained": pretrained or "none (random init)",
+            "clip_model": a.clip_model,
+            "pretrained": pretrained or "none (random init)",
             "image_size": clip.image_size,
             "preprocess": "PIL bicubic resize of the short side, centre crop, CLIP mean/std",
             "video_embedding": f"mean of L2-normalised embeddings of the first {a.frames} frames (stride {a.stride})",
-            "similarity": "cosine (no scaling)", "audio_encoder": a.audio, "audio_sample_rate": a.audio_sample_rate,
+            "similarity": "cosine (no scaling)",
+            "audio_encoder": a.audio,
+            "audio_sample_rate": a.audio_sample_rate,
         },
         "seconds": round(time.monotonic() - t0, 2),
     }

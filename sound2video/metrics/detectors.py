@@ -57,6 +57,8 @@ def load_inception_v3(spec: str, sha256: str | None = None, device: str = "cpu")
     missing, unexpected = model.load_state_dict(state, strict=False)
     real_missing = [k for k in missing if not k.startswith("AuxLogits.")]
     if real_missing or unexpected:
-        raise ValueError(f"{spec}: not torchvision Inception-v3 weights (missing {real_missing[:3]}, "
-                         f"unexpected {list(unexpected)[:3]})")
+        raise ValueError(
+            f"{spec}: not torchvision Inception-v3 weights (missing {real_missing[:3]}, "
+            f"unexpected {list(unexpected)[:3]})"
+        )
     return Loaded(model.eval().to(device), spec, path, sha256_file(path))

@@ -91,8 +91,10 @@ def _sqrtm(linalg, m: np.ndarray) -> np.ndarray:
 def warn_if_few_samples(n: int, dim: int, what: str) -> str | None:
     """Covariances of fewer samples than dimensions are rank-deficient: say so (and return the message)."""
     if n <= dim:
-        msg = (f"{what}: {n} samples for {dim}-d features; the covariance is rank-deficient and the distance "
-               f"unstable (use more than {dim} samples)")
+        msg = (
+            f"{what}: {n} samples for {dim}-d features; the covariance is rank-deficient and the distance "
+            f"unstable (use more than {dim} samples)"
+        )
         warnings.warn(msg, stacklevel=2)
         return msg
     return None

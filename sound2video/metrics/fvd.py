@@ -8,8 +8,9 @@ that are skipped and counted. The detector gets uint8 [B, 3, T, H, W] and is ask
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -48,8 +49,9 @@ def prefetch_clips(items: Iterable[VideoItem], num_frames: int, stride: int) -> 
             yield pending.popleft().result()
 
 
-def clip_batches(items: Iterable[VideoItem], num_frames: int, stride: int, batch_size: int, limit: int | None,
-                 counts: dict[str, int]) -> Iterable[np.ndarray]:
+def clip_batches(
+    items: Iterable[VideoItem], num_frames: int, stride: int, batch_size: int, limit: int | None, counts: dict[str, int]
+) -> Iterable[np.ndarray]:
     """Batches of same-sized clips, at most ``limit`` clips in all; ``counts`` gets used/skipped totals."""
     batch: list[np.ndarray] = []
     for clip in prefetch_clips(items, num_frames, stride):
@@ -70,8 +72,15 @@ def clip_batches(items: Iterable[VideoItem], num_frames: int, stride: int, batch
         yield np.stack(batch)
 
 
-def video_stats(spec: str, features: Callable[[np.ndarray], np.ndarray], num_frames: int = 16, stride: int = 1,
-                batch_size: int = 8, limit: int | None = None, desc: str = "fvd") -> tuple[RunningStats, dict]:
+def video_stats(
+    spec: str,
+    features: Callable[[np.ndarray], np.ndarray],
+    num_frames: int = 16,
+    stride: int = 1,
+    batch_size: int = 8,
+    limit: int | None = None,
+    desc: str = "fvd",
+) -> tuple[RunningStats, dict]:
     """Feature statistics of the videos at ``spec`` (folder of mp4s or WebDataset shards)."""
     stats = RunningStats()
     counts = {"used": 0, "skipped_short": 0}
@@ -84,14 +93,28 @@ def video_stats(spec: str, features: Callable[[np.ndarray], np.ndarray], num_fra
     return stats, counts
 
 
-def compute_fvd(real: str, fake: str, features: Callable[[np.ndarray], np.ndarray], num_real: int | None = 2048,
-                num_fake: int | None = 2048, num_frames: int = 16, stride: int = 1, batch_size: int = 8,
-                ddof: int = 0) -> dict[str, Any]:
+def compute_fvd(
+    real: str,
+    fake: str,
+    features: Callable[[np.ndarray], np.ndarray],
+    num_real: int | None = 2048,
+    num_fake: int | None = 2048,
+    num_frames: int = 16,
+    stride: int = 1,
+    batch_size: int = 8,
+    ddof: int = 0,
+) -> dict[str, Any]:
     """FVD between two video sets, with the counts actually used."""
     real_stats, real_counts = video_stats(real, features, num_frames, stride, batch_size, num_real, "fvd real")
     fake_stats, fake_counts = video_stats(fake, features, num_frames, stride, batch_size, num_fake, "fvd fake")
-    warnings = [w for w in (warn_if_few_samples(real_stats.count, real_stats.dim, "real"),  # type: ignore[arg-type]
-                            warn_if_few_samples(fake_stats.count, fake_stats.dim, "fake")) if w]  # type: ignore[arg-type]
+    warnings = [
+        w
+        for w in (
+            warn_if_few_samples(real_stats.count, real_stats.dim, "real"),  # type: ignore[arg-type]
+            warn_if_few_samples(fake_stats.count, fake_stats.dim, "fake"),
+        )
+        if w
+    ]  # type: ignore[arg-type]
     value = frechet_distance(real_stats.mean(), real_stats.cov(ddof), fake_stats.mean(), fake_stats.cov(ddof))
     return {
         "fvd": value,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,7 @@ def inception_score(probs: np.ndarray, splits: int = 10, seed: int = 42) -> tupl
     scores = []
     n = len(p)
     for i in range(splits):
-        part = p[i * n // splits:(i + 1) * n // splits]
+        part = p[i * n // splits : (i + 1) * n // splits]
         marginal = part.mean(axis=0, keepdims=True)
         kl = np.where(part > 0, part * (np.log(np.maximum(part, 1e-300)) - np.log(np.maximum(marginal, 1e-300))), 0)
         scores.append(np.exp(kl.sum(axis=1).mean()))
@@ -63,8 +64,14 @@ def c3d_probs_fn(detector: Any, device: str = "cpu") -> Callable[[np.ndarray], n
     return run
 
 
-def collect_probs(spec: str, probs: Callable[[np.ndarray], np.ndarray], num_frames: int, stride: int,
-                  batch_size: int, limit: int | None) -> tuple[np.ndarray, dict[str, int]]:
+def collect_probs(
+    spec: str,
+    probs: Callable[[np.ndarray], np.ndarray],
+    num_frames: int,
+    stride: int,
+    batch_size: int,
+    limit: int | None,
+) -> tuple[np.ndarray, dict[str, int]]:
     counts = {"used": 0, "skipped_short": 0}
     out: list[np.ndarray] = []
     with progress(total=limit, desc="is", unit="clip") as bar:

@@ -20,8 +20,9 @@ class TinyI3D(torch.nn.Module):
         self.conv = torch.nn.Conv3d(3, 16, kernel_size=(3, 7, 7), stride=(2, 4, 4), padding=(1, 3, 3))
         self.head = torch.nn.Linear(32, dim)
 
-    def forward(self, x: torch.Tensor, rescale: bool = False, resize: bool = False,
-                return_features: bool = False) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, rescale: bool = False, resize: bool = False, return_features: bool = False
+    ) -> torch.Tensor:
         v = x.float()
         if rescale:
             v = v / 127.5 - 1.0
@@ -42,8 +43,7 @@ class TinyC3D(torch.nn.Module):
         self.head = torch.nn.Linear(8, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        v = F.interpolate(x.float() / 127.5 - 1.0, size=(x.shape[2], 112, 112), mode="trilinear",
-                          align_corners=False)
+        v = F.interpolate(x.float() / 127.5 - 1.0, size=(x.shape[2], 112, 112), mode="trilinear", align_corners=False)
         return torch.softmax(self.head(F.relu(self.conv(v)).mean(dim=(2, 3, 4))) * 4.0, dim=1)
 
 

@@ -7,9 +7,10 @@ import json
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -100,8 +101,22 @@ def _decode_file(path: Path, num_frames: int, stride: int) -> np.ndarray | None:
     """Decode to PPM frames on a pipe: the first frame's header gives the (display) size, so no ffprobe call is
     needed, and the frames land in one preallocated buffer."""
     vf = [] if stride == 1 else ["-vf", f"select=not(mod(n\\,{stride}))", "-fps_mode", "passthrough"]
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), *vf, "-frames:v", str(num_frames),
-           "-f", "image2pipe", "-c:v", "ppm", "pipe:1"]
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        *vf,
+        "-frames:v",
+        str(num_frames),
+        "-f",
+        "image2pipe",
+        "-c:v",
+        "ppm",
+        "pipe:1",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         header = _read_ppm_header(proc.stdout)  # type: ignore[arg-type]
@@ -121,7 +136,7 @@ def _decode_file(path: Path, num_frames: int, stride: int) -> np.ndarray | None:
         proc.stdout.close()  # type: ignore[union-attr]
         proc.wait()
     rows = np.frombuffer(buf, np.uint8).reshape(num_frames, len(head) + frame)
-    return rows[:, len(head):].reshape(num_frames, h, w, 3)
+    return rows[:, len(head) :].reshape(num_frames, h, w, 3)
 
 
 def _read_ppm_header(stream) -> tuple[int, int, bytes] | None:
@@ -154,8 +169,23 @@ def decode_audio(item: VideoItem, sample_rate: int) -> np.ndarray | None:
             src = tmp.name
         else:
             src = str(item.path)
-        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", src, "-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate),
-               "-f", "f32le", "pipe:1"]
+        cmd = [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            src,
+            "-map",
+            "0:a:0",
+            "-ac",
+            "1",
+            "-ar",
+            str(sample_rate),
+            "-f",
+            "f32le",
+            "pipe:1",
+        ]
         r = subprocess.run(cmd, capture_output=True)
     if r.returncode != 0 or not r.stdout:
         return None

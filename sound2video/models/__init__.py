@@ -30,7 +30,7 @@ def load(path: str | Path, device: str = "cpu", expected_format: str | None = No
     if target is None:
         raise ModelFormatError(f"{path}: unknown model format {config['format']!r}; known: {sorted(FORMATS)}")
     module, _, function = target.partition(":")
-    config["loaded_from"] = str(path)   # so a model that names other model folders can find them beside it
+    config["loaded_from"] = str(path)  # so a model that names other model folders can find them beside it
     return getattr(importlib.import_module(module), function)(config, state, device)
 
 

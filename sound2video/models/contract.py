@@ -15,15 +15,16 @@ from typing import Any
 from ..fsutil import atomic_path, write_json_atomic
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
-METADATA_KEY = "sound2video"   # safetensors metadata entry holding the config
+METADATA_KEY = "sound2video"  # safetensors metadata entry holding the config
 
 
 class ModelFormatError(ValueError):
     """A model folder or file this project cannot read: the message names it and says what to do."""
 
 
-def write_model_folder(out_dir: str | Path, format: str, version: int, config: dict[str, Any],
-                       state_dict: dict[str, Any]) -> Path:
+def write_model_folder(
+    out_dir: str | Path, format: str, version: int, config: dict[str, Any], state_dict: dict[str, Any]
+) -> Path:
     """Write ``state_dict`` and ``{"format", "format_version", **config}`` into ``out_dir``, each file atomically
     (weights first, so a folder with a config always has its weights)."""
     from safetensors.torch import save_file
@@ -46,9 +47,11 @@ def tag(config: dict[str, Any], where: str | Path) -> dict[str, Any]:
         return config
     legacy = _legacy_format(config)
     if legacy is None:
-        raise ModelFormatError(f"{where}: no 'format' tag in its config and not a model folder of an earlier "
-                               f"version; expected a folder written by this project (config.json with 'format' "
-                               f"and model.safetensors): rerun the stage that writes it (`dvc repro`)")
+        raise ModelFormatError(
+            f"{where}: no 'format' tag in its config and not a model folder of an earlier "
+            f"version; expected a folder written by this project (config.json with 'format' "
+            f"and model.safetensors): rerun the stage that writes it (`dvc repro`)"
+        )
     return {**config, "format": legacy, "format_version": 0}
 
 
@@ -72,8 +75,7 @@ def read_config(path: str | Path, expected_format: str | None = None) -> dict[st
     return config
 
 
-def read_model_folder(path: str | Path, expected_format: str | None = None
-                      ) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_model_folder(path: str | Path, expected_format: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(config, state_dict)`` of a model folder, or of a lone ``.safetensors`` file whose metadata holds the
     config; the config carries ``format`` and ``format_version``."""
     path = Path(path)
@@ -83,8 +85,7 @@ def read_model_folder(path: str | Path, expected_format: str | None = None
     return read_model_file(weights, expected_format)
 
 
-def read_model_file(weights: str | Path, expected_format: str | None = None
-                    ) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_model_file(weights: str | Path, expected_format: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(config, state_dict)`` of a ``model.safetensors``: the config from its metadata, else from the
     ``config.json`` beside it."""
     from safetensors import SafetensorError

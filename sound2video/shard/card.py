@@ -13,9 +13,15 @@ def _reason_code(reason: Any) -> str:
     return str(reason).split(":")[0] if reason else "unknown"
 
 
-def build_card(profile: str, samples: pd.DataFrame, clips: pd.DataFrame, downloads: pd.DataFrame,
-               shards: list[dict[str, Any]], class_names: list[str], source: dict[str, Any] | None = None
-               ) -> dict[str, Any]:
+def build_card(
+    profile: str,
+    samples: pd.DataFrame,
+    clips: pd.DataFrame,
+    downloads: pd.DataFrame,
+    shards: list[dict[str, Any]],
+    class_names: list[str],
+    source: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Summarise the sharded data set. ``samples`` has one row per sharded clip with a ``split`` column; ``source``
     is the download stage's record of the list used (kind, path, sha256, rows)."""
     kinds = sorted(set(downloads["source_kind"].dropna()))
@@ -35,8 +41,11 @@ def build_card(profile: str, samples: pd.DataFrame, clips: pd.DataFrame, downloa
     return {
         "profile": profile,
         "synthetic": kinds == ["synthetic"],
-        "note": ("SYNTHETIC offline demo data rendered by sound2video: no real footage or sound"
-                 if kinds == ["synthetic"] else f"built from sources: {', '.join(kinds)}"),
+        "note": (
+            "SYNTHETIC offline demo data rendered by sound2video: no real footage or sound"
+            if kinds == ["synthetic"]
+            else f"built from sources: {', '.join(kinds)}"
+        ),
         "source_kinds": kinds,
         "source_list": source,
         "download_bytes": fetched,
@@ -50,10 +59,17 @@ def build_card(profile: str, samples: pd.DataFrame, clips: pd.DataFrame, downloa
         "sample_rate": sorted({int(v) for v in samples["sample_rate"]}),
         "scene_cut_flagged": int(samples["scene_cut"].fillna(False).astype(bool).sum()),
         "splits": per_split,
-        "downloads": {"total": int(len(downloads)), **{k: int(v) for k, v in sorted(Counter(downloads["status"]).items())}},
+        "downloads": {
+            "total": int(len(downloads)),
+            **{k: int(v) for k, v in sorted(Counter(downloads["status"]).items())},
+        },
         "rejects": {
-            "download": {f"{s}: {r}": int(n) for (s, r), n in sorted(Counter(
-                zip(dl_failed["status"], dl_failed["reason"].map(_reason_code))).items())},
+            "download": {
+                f"{s}: {r}": int(n)
+                for (s, r), n in sorted(
+                    Counter(zip(dl_failed["status"], dl_failed["reason"].map(_reason_code))).items()
+                )
+            },
             "cut": {k: int(v) for k, v in sorted(Counter(cut_rejected["reason"].map(_reason_code)).items())},
         },
         "shards": {"count": len(shards), "bytes": int(sum(s["bytes"] for s in shards))},
@@ -101,10 +117,12 @@ def render_markdown(card: dict[str, Any]) -> str:
         "|---|---:|---:|---:|",
     ]
     for c in card["classes"]:
-        lines.append(f"| {c} | " + " | ".join(str(card["splits"][s]["per_class"][c]) for s in ("train", "val", "test"))
-                     + " |")
-    lines.append("| **total** | " + " | ".join(str(card["splits"][s]["clips"]) for s in ("train", "val", "test"))
-                 + " |")
+        lines.append(
+            f"| {c} | " + " | ".join(str(card["splits"][s]["per_class"][c]) for s in ("train", "val", "test")) + " |"
+        )
+    lines.append(
+        "| **total** | " + " | ".join(str(card["splits"][s]["clips"]) for s in ("train", "val", "test")) + " |"
+    )
     lines += ["", "## Rejected", "", f"Downloads: {card['downloads']}", ""]
     for stage in ("download", "cut"):
         for reason, n in card["rejects"][stage].items():

@@ -17,9 +17,31 @@ def jpeg_frames(mp4: Path, total_frames: int, k: int, qscale: int = 3) -> list[b
     picks = frame_indices(total_frames, k)
     select = "+".join(f"eq(n\\,{i})" for i in picks)
     with tempfile.TemporaryDirectory(prefix="s2v-jpg-") as tmp:
-        cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(mp4), "-vf", f"select={select}",
-               "-fps_mode", "passthrough", "-frames:v", str(k), "-c:v", "mjpeg", "-q:v", str(qscale),
-               "-pix_fmt", "yuvj420p", "-fflags", "+bitexact", "-flags:v", "+bitexact", f"{tmp}/f%03d.jpg"]
+        cmd = [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(mp4),
+            "-vf",
+            f"select={select}",
+            "-fps_mode",
+            "passthrough",
+            "-frames:v",
+            str(k),
+            "-c:v",
+            "mjpeg",
+            "-q:v",
+            str(qscale),
+            "-pix_fmt",
+            "yuvj420p",
+            "-fflags",
+            "+bitexact",
+            "-flags:v",
+            "+bitexact",
+            f"{tmp}/f%03d.jpg",
+        ]
         r = subprocess.run(cmd, capture_output=True, text=True)
         files = sorted(Path(tmp).glob("f*.jpg"))
         if r.returncode != 0 or len(files) != k:

@@ -15,8 +15,10 @@ class ShardParams(StrictParams):
     )
     split_seed: int = Field(0, ge=0)
     splits_from_source: bool = Field(
-        False, description="keep each item's split from its source list (train/test; 'val' is drawn from the list's "
-        "train part by `splits`' train:val ratio); items without one are split by source video as usual")
+        False,
+        description="keep each item's split from its source list (train/test; 'val' is drawn from the list's "
+        "train part by `splits`' train:val ratio); items without one are split by source video as usual",
+    )
     max_samples_per_shard: int = Field(1000, ge=1)
     max_bytes_per_shard: int = Field(1_000_000_000, ge=1_000_000)
     include_mp4: bool = Field(True, description="write the clip's mp4 into each sample")
@@ -24,7 +26,7 @@ class ShardParams(StrictParams):
     jpg_qscale: int = Field(3, ge=2, le=31, description="ffmpeg JPEG quality scale (2 best, 31 worst)")
 
     @model_validator(mode="after")
-    def _some_picture(self) -> "ShardParams":
+    def _some_picture(self) -> ShardParams:
         if not self.include_mp4 and self.jpg_frames == 0:
             raise ValueError("a sample needs pictures: set include_mp4 or jpg_frames > 0")
         return self

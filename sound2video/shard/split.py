@@ -21,8 +21,9 @@ def split_counts(n: int, ratios: dict[str, float]) -> dict[str, int]:
     return counts
 
 
-def assign_splits(videos_by_class: dict[str, list[str]], ratios: dict[str, float], seed: int,
-                  fixed: dict[str, str] | None = None) -> dict[str, str]:
+def assign_splits(
+    videos_by_class: dict[str, list[str]], ratios: dict[str, float], seed: int, fixed: dict[str, str] | None = None
+) -> dict[str, str]:
     """Map every video id to a split. No video is in two splits; every clip of a video follows its video.
 
     Within a class, videos are ordered by a seeded hash of their id and cut by largest-remainder counts, so the
@@ -41,7 +42,7 @@ def assign_splits(videos_by_class: dict[str, list[str]], ratios: dict[str, float
         counts = split_counts(len(free), {s: ratios[s] for s in order})
         pos = 0
         for split in order:
-            for vid in free[pos:pos + counts[split]]:
+            for vid in free[pos : pos + counts[split]]:
                 out[vid] = split
             pos += counts[split]
         listed_train = [v for v in ids if fixed.get(v) == "train"]
@@ -51,7 +52,7 @@ def assign_splits(videos_by_class: dict[str, list[str]], ratios: dict[str, float
             train_counts = split_counts(len(listed_train), {s: r / total for s, r in sub.items()})
             pos = 0
             for split in ("train", "val"):
-                for vid in listed_train[pos:pos + train_counts[split]]:
+                for vid in listed_train[pos : pos + train_counts[split]]:
                     out[vid] = split
                 pos += train_counts[split]
         for vid in ids:

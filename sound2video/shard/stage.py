@@ -5,19 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pandas as pd
 
 from ..classes import ClassTable
-from ..params_io import label_table_for, load_block, read_yaml
-from .params import ShardParams
 from ..fsutil import write_json_atomic, write_text_atomic
 from ..ledger import LEDGER_NAME, SOURCE_NAME, read_ledger_file
 from ..log import progress
+from ..params_io import label_table_for, load_block, read_yaml
 from .card import build_card, headline, render_markdown
 from .frames import jpeg_frames
+from .params import ShardParams
 from .split import assign_splits
 from .write import write_split
 
@@ -29,19 +30,31 @@ INDEX_NAME = "index.json"
 def sample_json(row: dict[str, Any], classes: ClassTable, split: str) -> dict[str, Any]:
     """The ``json`` member of a sample."""
     return {
-        "key": row["key"], "class": row["class"], "cls": classes.index(row["class"]),
-        "prompt": classes[row["class"]].prompt, "split": split,
-        "source_id": row["video_id"], "source_url": row["source_url"], "source_kind": row["source_kind"],
-        "clip_index": int(row["clip_index"]), "start": float(row["start"]), "end": float(row["end"]),
-        "fps": int(row["fps"]), "frames": int(row["frames"]), "width": int(row["width"]),
-        "height": int(row["height"]), "sample_rate": int(row["sample_rate"]),
-        "audio_samples": int(row["audio_samples"]), "channels": int(row["channels"]),
+        "key": row["key"],
+        "class": row["class"],
+        "cls": classes.index(row["class"]),
+        "prompt": classes[row["class"]].prompt,
+        "split": split,
+        "source_id": row["video_id"],
+        "source_url": row["source_url"],
+        "source_kind": row["source_kind"],
+        "clip_index": int(row["clip_index"]),
+        "start": float(row["start"]),
+        "end": float(row["end"]),
+        "fps": int(row["fps"]),
+        "frames": int(row["frames"]),
+        "width": int(row["width"]),
+        "height": int(row["height"]),
+        "sample_rate": int(row["sample_rate"]),
+        "audio_samples": int(row["audio_samples"]),
+        "channels": int(row["channels"]),
         "scene_cut": bool(row["scene_cut"]),
     }
 
 
-def _samples(rows: pd.DataFrame, clips_dir: Path, classes: ClassTable, split: str, params: ShardParams,
-             bar: Any) -> Iterator[dict]:
+def _samples(
+    rows: pd.DataFrame, clips_dir: Path, classes: ClassTable, split: str, params: ShardParams, bar: Any
+) -> Iterator[dict]:
     for row in rows.to_dict("records"):
         sample = {
             "__key__": row["key"],
@@ -52,16 +65,27 @@ def _samples(rows: pd.DataFrame, clips_dir: Path, classes: ClassTable, split: st
         if params.include_mp4:
             sample["mp4"] = (clips_dir / row["mp4"]).read_bytes()
         if params.jpg_frames:
-            for k, jpg in enumerate(jpeg_frames(clips_dir / row["mp4"], int(row["frames"]), params.jpg_frames,
-                                                params.jpg_qscale)):
+            for k, jpg in enumerate(
+                jpeg_frames(clips_dir / row["mp4"], int(row["frames"]), params.jpg_frames, params.jpg_qscale)
+            ):
                 sample[f"frame{k}.jpg"] = jpg
         yield sample
         bar.update()
 
 
-def run(params: ShardParams, profile: str, classes: ClassTable, downloads: pd.DataFrame, clips: pd.DataFrame,
-        clips_dir: str | Path, out_dir: str | Path, card_json: str | Path, card_md: str | Path,
-        metrics_json: str | Path | None = None, source: dict[str, Any] | None = None) -> dict[str, Any]:
+def run(
+    params: ShardParams,
+    profile: str,
+    classes: ClassTable,
+    downloads: pd.DataFrame,
+    clips: pd.DataFrame,
+    clips_dir: str | Path,
+    out_dir: str | Path,
+    card_json: str | Path,
+    card_md: str | Path,
+    metrics_json: str | Path | None = None,
+    source: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write shards into ``out_dir`` (replaced atomically as a whole), the data card and, if ``metrics_json`` is
     given, the card's headline numbers there; returns the card. ``source`` is the download stage's record of the
     list the items came from (``raw/source.json``)."""
@@ -78,8 +102,10 @@ def run(params: ShardParams, profile: str, classes: ClassTable, downloads: pd.Da
         listed = downloads.dropna(subset=["split"]) if "split" in downloads.columns else downloads.iloc[:0]
         fixed = {str(i): str(s) for i, s in zip(listed["id"], listed["split"])}
         if not fixed:
-            raise ValueError("shard.splits_from_source is set but the download ledger has no item with a split from "
-                             "its source list (sources with one: landscape_list, vggsound_csv)")
+            raise ValueError(
+                "shard.splits_from_source is set but the download ledger has no item with a split from "
+                "its source list (sources with one: landscape_list, vggsound_csv)"
+            )
     split_of = assign_splits(videos_by_class, dict(params.splits), params.split_seed, fixed)
     ok["split"] = ok["video_id"].map(split_of)
     ok = ok.sort_values("key", kind="stable")
@@ -93,8 +119,13 @@ def run(params: ShardParams, profile: str, classes: ClassTable, downloads: pd.Da
         for split in ("train", "val", "test"):
             rows = ok[ok["split"] == split]
             if len(rows):
-                index += write_split(_samples(rows, clips_dir, classes, split, params, bar), tmp, split,
-                                     params.max_samples_per_shard, params.max_bytes_per_shard)
+                index += write_split(
+                    _samples(rows, clips_dir, classes, split, params, bar),
+                    tmp,
+                    split,
+                    params.max_samples_per_shard,
+                    params.max_bytes_per_shard,
+                )
     write_json_atomic(tmp / INDEX_NAME, {"shards": index, "samples": int(len(ok))})
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -105,20 +136,41 @@ def run(params: ShardParams, profile: str, classes: ClassTable, downloads: pd.Da
     write_text_atomic(card_md, render_markdown(card))
     if metrics_json is not None:
         write_json_atomic(metrics_json, headline(card))
-    log.info("shard: %d clips in %d shards (%s)", len(ok), len(index),
-             ", ".join(f"{s}={card['splits'][s]['clips']}" for s in ("train", "val", "test")))
+    log.info(
+        "shard: %d clips in %d shards (%s)",
+        len(ok),
+        len(index),
+        ", ".join(f"{s}={card['splits'][s]['clips']}" for s in ("train", "val", "test")),
+    )
     return card
 
 
-def main(params_path: str, classes_csv: str, dataset: str, raw_dir: str, clips_dir: str, out_dir: str,
-         card_json: str, metrics_json: str) -> None:
+def main(
+    params_path: str,
+    classes_csv: str,
+    dataset: str,
+    raw_dir: str,
+    clips_dir: str,
+    out_dir: str,
+    card_json: str,
+    metrics_json: str,
+) -> None:
     """Stage entry: validate the ``shard.<dataset>`` block, read both ledgers, then run. card.md goes beside."""
     params = load_block(params_path, "shard", ShardParams, dataset)
     data = read_yaml(params_path)
     profile = f"{data.get('profile', 'custom')}/{dataset}"
     source_json = Path(raw_dir) / SOURCE_NAME
     source = json.loads(source_json.read_text(encoding="utf-8")) if source_json.is_file() else None
-    run(params, profile, ClassTable.read(label_table_for(data, dataset, classes_csv, params_path)),
+    run(
+        params,
+        profile,
+        ClassTable.read(label_table_for(data, dataset, classes_csv, params_path)),
         read_ledger_file(Path(raw_dir) / LEDGER_NAME, "download"),
         read_ledger_file(Path(clips_dir) / LEDGER_NAME, "cut"),
-        clips_dir, out_dir, card_json, str(Path(card_json).with_suffix(".md")), metrics_json, source)
+        clips_dir,
+        out_dir,
+        card_json,
+        str(Path(card_json).with_suffix(".md")),
+        metrics_json,
+        source,
+    )

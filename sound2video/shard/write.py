@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..fsutil import sha256_file
 
 TAR_MTIME = 0  # fixed so that identical inputs give identical tar bytes
 
 
-def write_split(samples: Iterable[dict[str, Any]], out_dir: Path, split: str, max_count: int,
-                max_bytes: int) -> list[dict[str, Any]]:
+def write_split(
+    samples: Iterable[dict[str, Any]], out_dir: Path, split: str, max_count: int, max_bytes: int
+) -> list[dict[str, Any]]:
     """Write ``samples`` (already sorted) into ``<split>-NNNNNN.tar`` shards; returns one index entry per shard."""
     import webdataset as wds
 
@@ -22,8 +24,9 @@ def write_split(samples: Iterable[dict[str, Any]], out_dir: Path, split: str, ma
     def on_close(fname: str) -> None:
         written.append({"shard": Path(fname).name, "split": split})
 
-    with wds.ShardWriter(pattern, maxcount=max_count, maxsize=max_bytes, post=on_close, verbose=0,
-                         mtime=TAR_MTIME) as sink:
+    with wds.ShardWriter(
+        pattern, maxcount=max_count, maxsize=max_bytes, post=on_close, verbose=0, mtime=TAR_MTIME
+    ) as sink:
         for sample in samples:
             sink.write(sample)
             name = Path(sink.fname).name  # type: ignore[arg-type]
@@ -34,6 +37,7 @@ def write_split(samples: Iterable[dict[str, Any]], out_dir: Path, split: str, ma
         if entry["shard"] not in counts:
             path.unlink(missing_ok=True)  # ShardWriter may open an empty shard at a boundary
             continue
-        entries.append(entry | {"samples": counts[entry["shard"]], "bytes": path.stat().st_size,
-                                "sha256": sha256_file(path)})
+        entries.append(
+            entry | {"samples": counts[entry["shard"]], "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+        )
     return entries

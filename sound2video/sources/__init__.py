@@ -14,7 +14,7 @@ import pandas as pd
 from ..classes import ClassTable
 from .registry import source_for
 
-if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
     from ..download.params import DownloadParams
 
 MANIFEST_COLUMNS = ["id", "url", "label", "start", "end", "source_kind", "reject_reason", "split"]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pandas as pd
@@ -14,7 +13,7 @@ from ..fsutil import safe_id
 from ..remote import resolve
 from .youtube import segment_id, watch_url, youtube_id
 
-if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
     from ..download.params import SourceParams
 
 
@@ -55,6 +54,15 @@ def read(src: SourceParams, classes: ClassTable) -> pd.DataFrame:
         if not math.isnan(start) and not math.isnan(end) and end <= start:
             reason = reason or f"end {end} is not after start {start}"
         item_id = base if math.isnan(start) else segment_id(base, start)
-        rows.append({"id": item_id, "url": url, "label": classes.resolve(r[cols.label], src.class_map), "start": start,
-                     "end": end, "source_kind": "authors_csv", "reject_reason": reason})
+        rows.append(
+            {
+                "id": item_id,
+                "url": url,
+                "label": classes.resolve(r[cols.label], src.class_map),
+                "start": start,
+                "end": end,
+                "source_kind": "authors_csv",
+                "reject_reason": reason,
+            }
+        )
     return pd.DataFrame(rows)

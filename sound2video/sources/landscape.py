@@ -13,7 +13,7 @@ from ..classes import ClassTable
 from ..remote import resolve
 from .youtube import YOUTUBE_ID, segment_id, watch_url
 
-if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
     from ..download.params import SourceParams
 
 LANDSCAPE_COLUMNS = ("ytid", "start_time", "class", "set")
@@ -26,8 +26,10 @@ def read(src: SourceParams, classes: ClassTable) -> pd.DataFrame:
         reader = csv.DictReader(f, skipinitialspace=True)
         missing = [c for c in LANDSCAPE_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{src.path}: columns {missing} not found; a Landscape list has the header "
-                             f"{','.join(LANDSCAPE_COLUMNS)} (got {reader.fieldnames})")
+            raise ValueError(
+                f"{src.path}: columns {missing} not found; a Landscape list has the header "
+                f"{','.join(LANDSCAPE_COLUMNS)} (got {reader.fieldnames})"
+            )
         raw = list(reader)
     rows = []
     for n, r in enumerate(raw, start=2):  # line numbers as an editor shows them (the header is line 1)
@@ -44,14 +46,18 @@ def read(src: SourceParams, classes: ClassTable) -> pd.DataFrame:
             reason = reason or f"line {n}: bad YouTube id {ytid!r}"
         if split not in SPLITS:
             reason = reason or f"line {n}: set {r['set']!r} is not one of {', '.join(SPLITS)}"
-        rows.append({
-            "id": segment_id(ytid if YOUTUBE_ID.match(ytid) else f"line{n:06d}", 0.0 if math.isnan(start) else start),
-            "url": watch_url(ytid),
-            "label": classes.resolve(r["class"], src.class_map),
-            "start": start,
-            "end": start + src.segment_seconds,
-            "source_kind": "landscape_list",
-            "reject_reason": reason,
-            "split": split if split in SPLITS else None,
-        })
+        rows.append(
+            {
+                "id": segment_id(
+                    ytid if YOUTUBE_ID.match(ytid) else f"line{n:06d}", 0.0 if math.isnan(start) else start
+                ),
+                "url": watch_url(ytid),
+                "label": classes.resolve(r["class"], src.class_map),
+                "start": start,
+                "end": start + src.segment_seconds,
+                "source_kind": "landscape_list",
+                "reject_reason": reason,
+                "split": split if split in SPLITS else None,
+            }
+        )
     return pd.DataFrame(rows)

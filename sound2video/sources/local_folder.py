@@ -10,14 +10,14 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..classes import ClassTable
 from ..fsutil import inside, safe_id
 
-if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
     from ..download.params import DownloadParams, SourceParams
 
 # Files with these suffixes are keyed by their name without the suffix (``a.mp4`` -> ``a``); any other file keeps its
@@ -38,15 +38,17 @@ def read(src: SourceParams, classes: ClassTable) -> pd.DataFrame:
     for f in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = f.relative_to(root)
         label = classes.resolve(rel.parts[0], src.class_map) if len(rel.parts) > 1 else None
-        rows.append({
-            "id": _item_id(rel),
-            "url": rel.as_posix(),
-            "label": label,
-            "start": float("nan"),
-            "end": float("nan"),
-            "source_kind": "local_folder",
-            "reject_reason": None if len(rel.parts) > 1 else "file is not inside a class folder",
-        })
+        rows.append(
+            {
+                "id": _item_id(rel),
+                "url": rel.as_posix(),
+                "label": label,
+                "start": float("nan"),
+                "end": float("nan"),
+                "source_kind": "local_folder",
+                "reject_reason": None if len(rel.parts) > 1 else "file is not inside a class folder",
+            }
+        )
     return pd.DataFrame(rows)
 
 

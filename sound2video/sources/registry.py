@@ -10,14 +10,14 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..classes import ClassTable
 from . import authors_csv, landscape, local_folder, synthetic, synthetic_manifest, vggsound, ytdlp
 
-if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
     from ..download.params import DownloadParams
 
 Reader = Callable[["DownloadParams", ClassTable], pd.DataFrame]
@@ -40,7 +40,7 @@ class Source:
     read: Reader
     fetch: Fetcher
     keep_unknown: bool = False
-    recipe: Callable[["DownloadParams"], str] = lambda params: ""
+    recipe: Callable[[DownloadParams], str] = lambda params: ""
 
 
 def _read_synthetic(params: DownloadParams, classes: ClassTable) -> pd.DataFrame:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import re
 import subprocess
 import tempfile
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
@@ -16,7 +15,7 @@ import soundfile as sf
 from .synthetic_audio import SOUNDS, render_audio
 from .synthetic_picture import PICTURES
 
-if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
     from ..download.params import SyntheticParams
 
 INTERNAL_WIDTH = 192  # pictures are drawn this wide, then scaled up by ffmpeg
@@ -61,16 +60,54 @@ def render_video(out: Path, name: str, index: int, params: SyntheticParams) -> N
         wav = Path(tmp) / "audio.wav"
         sf.write(wav, audio, params.sample_rate, subtype="PCM_16")
         cmd = [
-            "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{iw}x{ih}", "-r", str(params.fps), "-i", "pipe:0",
-            "-i", str(wav),
-            "-map", "0:v", "-map", "1:a",
-            "-vf", f"scale={width}:{height}:flags=bicubic,format=yuv420p",
-            "-c:v", "libx264", "-preset", "ultrafast", "-crf", str(params.crf), "-threads", "1",
-            "-c:a", "aac", "-b:a", "128k",
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{iw}x{ih}",
+            "-r",
+            str(params.fps),
+            "-i",
+            "pipe:0",
+            "-i",
+            str(wav),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-vf",
+            f"scale={width}:{height}:flags=bicubic,format=yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            str(params.crf),
+            "-threads",
+            "1",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
             # no -frames:v: it would stop the muxer while AAC frames are still buffered; the pipe ends after n frames
-            "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
-            "-f", "mp4", str(out),
+            "-map_metadata",
+            "-1",
+            "-fflags",
+            "+bitexact",
+            "-flags:v",
+            "+bitexact",
+            "-flags:a",
+            "+bitexact",
+            "-f",
+            "mp4",
+            str(out),
         ]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stdin is not None

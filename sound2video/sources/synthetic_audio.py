@@ -6,7 +6,7 @@ that a model can tell them apart from sound alone.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -41,8 +41,9 @@ def _add(dst: np.ndarray, src: np.ndarray, start: int) -> None:
         dst[start:end] += src[: end - start]
 
 
-def _bursts(rng: Rng, n: int, sr: int, rate: float, lo: float, hi: float, tau: tuple[float, float],
-            gain: tuple[float, float]) -> np.ndarray:
+def _bursts(
+    rng: Rng, n: int, sr: int, rate: float, lo: float, hi: float, tau: tuple[float, float], gain: tuple[float, float]
+) -> np.ndarray:
     out = np.zeros(n)
     for t0 in _events(rng, n / sr, rate):
         length = int(min(n, sr * 5 * tau[1]))
@@ -148,8 +149,9 @@ def church_bell_ringing(rng: Rng, n: int, sr: int) -> np.ndarray:
     for t0 in np.arange(rng.uniform(0, period), n / sr, period):
         length = min(n, int(sr * 3.0))
         tt = np.arange(length) / sr
-        strike = sum(np.sin(2 * np.pi * base * p * tt) * np.exp(-tt / (1.5 / p)) / (1 + i)
-                     for i, p in enumerate(partials))
+        strike = sum(
+            np.sin(2 * np.pi * base * p * tt) * np.exp(-tt / (1.5 / p)) / (1 + i) for i, p in enumerate(partials)
+        )
         _add(out, strike * rng.uniform(0.7, 1.0), int(t0 * sr))
     return out
 

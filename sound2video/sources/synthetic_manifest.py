@@ -8,14 +8,21 @@ import pandas as pd
 
 from .synthetic import synthetic_url
 
-if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
     from ..download.params import SyntheticParams
 
 
 def read(params: SyntheticParams, class_names: list[str]) -> pd.DataFrame:
     rows = [
-        {"id": f"syn_{name}_{i:04d}", "url": synthetic_url(name, i, params.seed), "label": name,
-         "start": float("nan"), "end": float("nan"), "source_kind": "synthetic", "reject_reason": None}
+        {
+            "id": f"syn_{name}_{i:04d}",
+            "url": synthetic_url(name, i, params.seed),
+            "label": name,
+            "start": float("nan"),
+            "end": float("nan"),
+            "source_kind": "synthetic",
+            "reject_reason": None,
+        }
         for name in class_names
         for i in range(params.videos_per_class)
     ]

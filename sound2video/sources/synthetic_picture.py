@@ -6,7 +6,7 @@ differ in colour palette, texture and motion, so a model can tell them apart fro
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -63,7 +63,7 @@ def thunderstorm(rng: Rng, h: int, w: int, fps: int) -> Frame:
 
     def frame(i: int) -> np.ndarray:
         shift = int(i * 0.5) % w
-        c = clouds[:, shift:shift + w]
+        c = clouds[:, shift : shift + w]
         img = _gradient(y, (0.10, 0.11, 0.16), (0.22, 0.23, 0.28)) * (0.7 + 0.5 * c[..., None])
         if i in flashes:
             img = img * 2.2 + 0.25
@@ -84,7 +84,7 @@ def waterfall_burbling(rng: Rng, h: int, w: int, fps: int) -> Frame:
     def frame(i: int) -> np.ndarray:
         img = _gradient(y, (0.18, 0.30, 0.16), (0.14, 0.22, 0.12)) * (0.6 + 0.6 * rock[..., None])
         off = (i * max(h // 10, 1)) % (h * 3)
-        water = 0.55 + 0.45 * streaks[off:off + h].astype(np.float32)
+        water = 0.55 + 0.45 * streaks[off : off + h].astype(np.float32)
         band = ((x > left) & (x < right)).astype(np.float32)
         img = _mix(img, (0.80, 0.90, 0.97), band * water)
         mist = np.clip((y - 0.75) * 3, 0, 1) * 0.5
@@ -159,7 +159,7 @@ def fire_crackling(rng: Rng, h: int, w: int, fps: int) -> Frame:
 
     def frame(i: int) -> np.ndarray:
         off = (i * max(h // 12, 1)) % (h * 2)
-        flick = noise[off:off + h]
+        flick = noise[off : off + h]
         shape = np.clip(1.2 - np.abs(x - cx) * 3.2 - (1 - y) * 1.4 + 0.6 * flick, 0, 1)
         shape *= 0.85 + 0.15 * np.sin(i * 2.3)
         img = np.zeros((h, w, 3), np.float32) + np.float32(0.03)
@@ -215,7 +215,7 @@ def splashing_water(rng: Rng, h: int, w: int, fps: int) -> Frame:
 
     def frame(i: int) -> np.ndarray:
         shift = (i * 2) % w
-        s = surface[:, shift:shift + w]
+        s = surface[:, shift : shift + w]
         img = np.stack([0.05 + 0.25 * s, 0.55 + 0.25 * s, 0.60 + 0.25 * s], -1).astype(np.float32)
         sparkle = ((s * 97 + i * 0.37) % 1.0 > 0.97).astype(np.float32)
         img = _mix(img, (1.0, 1.0, 1.0), sparkle)

@@ -13,7 +13,7 @@ from ..classes import ClassTable
 from ..remote import resolve
 from .youtube import YOUTUBE_ID, segment_id, watch_url
 
-if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
     from ..download.params import SourceParams
 
 VGGSOUND_COLUMNS = ["youtube_id", "start_seconds", "label", "split"]
@@ -35,8 +35,10 @@ def read_raw(path: str) -> pd.DataFrame:
                 m = _TEST_FILE.match(r[0])
                 rows.append([m["id"], m["start"], r[1], "test"] if m else [r[0], "", r[1], "test"])
             else:
-                raise ValueError(f"{path}: line {n}: expected youtube_id,start_seconds,label,split or "
-                                 f"<id>_<start>.mp4,label, got {len(r)} fields")
+                raise ValueError(
+                    f"{path}: line {n}: expected youtube_id,start_seconds,label,split or "
+                    f"<id>_<start>.mp4,label, got {len(r)} fields"
+                )
     return pd.DataFrame(rows, columns=VGGSOUND_COLUMNS, dtype=str)
 
 
@@ -50,14 +52,16 @@ def read(src: SourceParams, classes: ClassTable) -> pd.DataFrame:
         except ValueError:
             start, reason = float("nan"), reason or f"bad start_seconds {r.start_seconds!r}"
         split = r.split.lower()
-        rows.append({
-            "id": segment_id(r.youtube_id, start if start == start else 0.0),
-            "url": watch_url(r.youtube_id),
-            "label": classes.resolve(r.label, src.class_map),
-            "start": start,
-            "end": start + src.segment_seconds if start == start else float("nan"),
-            "source_kind": "vggsound_csv",
-            "reject_reason": reason,
-            "split": split if split in ("train", "val", "test") else None,
-        })
+        rows.append(
+            {
+                "id": segment_id(r.youtube_id, start if start == start else 0.0),
+                "url": watch_url(r.youtube_id),
+                "label": classes.resolve(r.label, src.class_map),
+                "start": start,
+                "end": start + src.segment_seconds if start == start else float("nan"),
+                "source_kind": "vggsound_csv",
+                "reject_reason": reason,
+                "split": split if split in ("train", "val", "test") else None,
+            }
+        )
     return pd.DataFrame(rows, columns=["id", "url", "label", "start", "end", "source_kind", "reject_reason", "split"])

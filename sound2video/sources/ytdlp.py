@@ -8,9 +8,9 @@ import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:   # the download stage's params (annotations only: sources sit below download)
+if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
     from ..download.params import DownloadParams
 
 from ..media.probe import ProbeError, probe
@@ -24,6 +24,7 @@ WINDOWS_NAME = "windows.json"  # beside a fetched file: where its clips lie (the
 
 class SourceRejected(Exception):
     """The item's metadata breaks a guard (max duration, max size) or leaves no clip: a 'rejected' row, no retry."""
+
 
 _TRANSIENT_PATTERNS = re.compile(
     r"HTTP Error (429|403|5\d\d)|not a bot|try again later|timed out|timeout|temporarily|Connection (reset|refused"
@@ -65,8 +66,14 @@ class _QuietLogger:
         self.errors.append(msg)
 
 
-def build_options(params: DownloadParams, workdir: Path, start: float | None, end: float | None,
-                  logger: Any, windows: list[tuple[float, float]] | None = None) -> dict[str, Any]:
+def build_options(
+    params: DownloadParams,
+    workdir: Path,
+    start: float | None,
+    end: float | None,
+    logger: Any,
+    windows: list[tuple[float, float]] | None = None,
+) -> dict[str, Any]:
     """YoutubeDL options; the API's own defaults are 0 retries and no sleeps, so everything is explicit."""
     opts: dict[str, Any] = {
         "format": params.format,
@@ -134,8 +141,14 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def download(url: str, params: DownloadParams, workdir: Path, start: float | None = None,
-             end: float | None = None, windows: list[tuple[float, float]] | None = None) -> Path:
+def download(
+    url: str,
+    params: DownloadParams,
+    workdir: Path,
+    start: float | None = None,
+    end: float | None = None,
+    windows: list[tuple[float, float]] | None = None,
+) -> Path:
     """Download ``url`` (or only its ``windows``, joined in order) into ``workdir`` and return the finished media
     file. Raises on failure."""
     import yt_dlp
@@ -143,11 +156,16 @@ def download(url: str, params: DownloadParams, workdir: Path, start: float | Non
     logger = _QuietLogger()
     with yt_dlp.YoutubeDL(build_options(params, workdir, start, end, logger, windows)) as ydl:
         ydl.download([url])
-    done = sorted(p for p in workdir.iterdir()
-                  if p.is_file() and p.name.startswith("media.") and not p.name.endswith((".part", ".ytdl", ".temp")))
+    done = sorted(
+        p
+        for p in workdir.iterdir()
+        if p.is_file() and p.name.startswith("media.") and not p.name.endswith((".part", ".ytdl", ".temp"))
+    )
     merged = [p for p in done if p.suffix == ".mp4"]
     if not (merged or done):
-        raise RuntimeError("yt-dlp finished without an output file" + (f": {logger.errors[-1]}" if logger.errors else ""))
+        raise RuntimeError(
+            "yt-dlp finished without an output file" + (f": {logger.errors[-1]}" if logger.errors else "")
+        )
     if windows and len(windows) > 1:
         return _join(merged or done, workdir / "joined.mp4")
     return (merged or done)[0]
@@ -157,8 +175,27 @@ def _join(parts: list[Path], out: Path) -> Path:
     """Join the window files in time order without re-encoding (each starts on a forced keyframe)."""
     listing = out.with_suffix(".txt")
     listing.write_text("".join(f"file '{p.name}'\n" for p in sorted(parts)), encoding="utf-8")
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "concat", "-safe", "0",
-           "-i", str(listing), "-c", "copy", "-map_metadata", "-1", "-fflags", "+bitexact", str(out)]
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        str(listing),
+        "-c",
+        "copy",
+        "-map_metadata",
+        "-1",
+        "-fflags",
+        "+bitexact",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"joining {len(parts)} downloaded windows failed: {proc.stderr.strip()[-300:]}")
@@ -205,8 +242,9 @@ def fetch_planned(item: Mapping[str, Any], params: DownloadParams, workdir: Path
 
 def _guard(meta: dict[str, Any], params: DownloadParams) -> None:
     if params.max_duration_seconds and meta["duration"] and meta["duration"] > params.max_duration_seconds:
-        raise SourceRejected(f"duration {meta['duration']:.0f} s is over max_duration_seconds "
-                             f"{params.max_duration_seconds:g}")
+        raise SourceRejected(
+            f"duration {meta['duration']:.0f} s is over max_duration_seconds {params.max_duration_seconds:g}"
+        )
     if params.max_bytes and meta["bytes"] and meta["bytes"] > params.max_bytes:
         raise SourceRejected(f"size {meta['bytes']} bytes is over max_bytes {params.max_bytes}")
 

@@ -6,5 +6,17 @@ from .checkpoint import TrainState, code_fingerprint, resume, save_checkpoint
 from .loop import optimize, train_loop, update_ema, write_history
 from .schedule import batch_indices, lr_factor, resolve_device, step_generator
 
-__all__ = ["TrainState", "batch_indices", "code_fingerprint", "lr_factor", "optimize", "resolve_device", "resume",
-           "save_checkpoint", "step_generator", "train_loop", "update_ema", "write_history"]
+__all__ = [
+    "TrainState",
+    "batch_indices",
+    "code_fingerprint",
+    "lr_factor",
+    "optimize",
+    "resolve_device",
+    "resume",
+    "save_checkpoint",
+    "step_generator",
+    "train_loop",
+    "update_ema",
+    "write_history",
+]

@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,8 +24,8 @@ log = logging.getLogger(__name__)
 class TrainState:
     """Everything a training run carries from step to step."""
 
-    modules: dict[str, torch.nn.Module]                            # trained modules by name
-    optimizers: dict[str, torch.optim.Optimizer]                   # by name
+    modules: dict[str, torch.nn.Module]  # trained modules by name
+    optimizers: dict[str, torch.optim.Optimizer]  # by name
     ema: dict[str, torch.nn.Module] = field(default_factory=dict)  # EMA copies, keyed by the module they follow
     step: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
@@ -45,10 +46,12 @@ def code_fingerprint(params_json: str, files: Iterable[Path], *extra: str) -> st
 def _rng_state() -> dict[str, Any]:
     kind, keys, pos, has_gauss, gauss = np.random.get_state(legacy=True)
     keys = np.asarray(keys)
-    return {"torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
-            "python": random.getstate()}
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+        "python": random.getstate(),
+    }
 
 
 def _set_rng_state(rng: dict[str, Any]) -> None:
@@ -65,11 +68,18 @@ def save_checkpoint(path: Path, state: TrainState, fingerprint: str) -> None:
     """Atomically write what ``resume`` needs."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
-        torch.save({"fingerprint": fingerprint, "step": state.step, "history": state.history,
-                    "modules": {k: m.state_dict() for k, m in state.modules.items()},
-                    "optimizers": {k: o.state_dict() for k, o in state.optimizers.items()},
-                    "ema": {k: m.state_dict() for k, m in state.ema.items()},
-                    "rng": _rng_state()}, tmp)
+        torch.save(
+            {
+                "fingerprint": fingerprint,
+                "step": state.step,
+                "history": state.history,
+                "modules": {k: m.state_dict() for k, m in state.modules.items()},
+                "optimizers": {k: o.state_dict() for k, o in state.optimizers.items()},
+                "ema": {k: m.state_dict() for k, m in state.ema.items()},
+                "rng": _rng_state(),
+            },
+            tmp,
+        )
 
 
 def resume(path: Path, fingerprint: str, state: TrainState, device: torch.device, name: str) -> bool:
@@ -83,8 +93,10 @@ def resume(path: Path, fingerprint: str, state: TrainState, device: torch.device
         return False
     for kind, have in (("modules", state.modules), ("optimizers", state.optimizers), ("ema", state.ema)):
         if set(saved[kind]) != set(have):
-            raise RuntimeError(f"{name}: checkpoint {path} holds {kind} {sorted(saved[kind])}, this run has "
-                               f"{sorted(have)}; delete it to start over")
+            raise RuntimeError(
+                f"{name}: checkpoint {path} holds {kind} {sorted(saved[kind])}, this run has "
+                f"{sorted(have)}; delete it to start over"
+            )
     for k, m in state.modules.items():
         m.load_state_dict(saved["modules"][k])
     for k, o in state.optimizers.items():

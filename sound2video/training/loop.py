@@ -9,8 +9,9 @@ ends with exactly the weights of an uninterrupted run.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -20,7 +21,7 @@ from ..params_base import TrainingParams
 from .checkpoint import TrainState, resume, save_checkpoint
 from .schedule import lr_factor, resolve_device
 
-STEP_SEED = 104_729   # torch is reseeded with seed * STEP_SEED + step before every step
+STEP_SEED = 104_729  # torch is reseeded with seed * STEP_SEED + step before every step
 
 
 def optimize(opt: torch.optim.Optimizer, loss: torch.Tensor, grad_clip: float | None) -> float:
@@ -32,8 +33,11 @@ def optimize(opt: torch.optim.Optimizer, loss: torch.Tensor, grad_clip: float | 
     if grad_clip is not None:
         norm = torch.nn.utils.clip_grad_norm_(params, grad_clip)
     else:
-        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params])) \
-            if params else torch.zeros(())
+        norm = (
+            torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))
+            if params
+            else torch.zeros(())
+        )
     opt.step()
     return float(norm)
 
@@ -61,10 +65,20 @@ def write_history(history: list[dict[str, Any]], path: Path, fields: list[str]) 
         w.writerows(history)
 
 
-def train_loop(name: str, params: TrainingParams, state: TrainState, step_fn: Callable[[int], dict[str, float]],
-               ckpt_path: Path, fingerprint: str, *, log_fields: list[str], log_csv: Path | None = None,
-               ema_decay: float = 0.999, stop_after: int | None = None,
-               device: torch.device | None = None) -> TrainState:
+def train_loop(
+    name: str,
+    params: TrainingParams,
+    state: TrainState,
+    step_fn: Callable[[int], dict[str, float]],
+    ckpt_path: Path,
+    fingerprint: str,
+    *,
+    log_fields: list[str],
+    log_csv: Path | None = None,
+    ema_decay: float = 0.999,
+    stop_after: int | None = None,
+    device: torch.device | None = None,
+) -> TrainState:
     """Resume ``state`` from ``ckpt_path`` (when made with ``fingerprint``), then run ``step_fn`` for each step up
     to ``params.steps``; ``stop_after`` ends early (tests use it to simulate an interruption). ``step_fn`` returns
     its losses (floats or 0-d tensors, read only when logged); the history row is ``{"step", **losses, "lr"}``."""
@@ -78,7 +92,7 @@ def train_loop(name: str, params: TrainingParams, state: TrainState, step_fn: Ca
         for step in range(state.step, params.steps):
             if stop_after is not None and step >= stop_after:
                 break
-            torch.manual_seed(params.seed * STEP_SEED + step)   # dropout and anything else random: per step
+            torch.manual_seed(params.seed * STEP_SEED + step)  # dropout and anything else random: per step
             factor = lr_factor(step, params)
             for opt in state.optimizers.values():
                 for group in opt.param_groups:

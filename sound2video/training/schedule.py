@@ -22,7 +22,7 @@ def batch_indices(n: int, batch: int, step: int, seed: int) -> torch.Tensor:
     per_epoch = max(1, n // batch)
     epoch, pos = divmod(step, per_epoch)
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
-    return perm[pos * batch:(pos + 1) * batch]
+    return perm[pos * batch : (pos + 1) * batch]
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:

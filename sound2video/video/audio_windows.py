@@ -28,8 +28,12 @@ def _tail(stderr: bytes | str, lines: int = 1) -> str:
 
 def _audio_channels(path: Path) -> int:
     """Channels of the first audio stream; raises AudioInputError for non-media files or files without audio."""
-    r = subprocess.run(["ffprobe", "-v", "error", "-of", "json", "-show_streams", str(path)],
-                       stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    r = subprocess.run(
+        ["ffprobe", "-v", "error", "-of", "json", "-show_streams", str(path)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        check=False,
+    )
     if r.returncode != 0:
         raise AudioInputError(f"{path}: not a readable audio or video file ({_tail(r.stderr)})")
     streams = json.loads(r.stdout or b"{}").get("streams", [])
@@ -56,9 +60,29 @@ def decode_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     if not path.is_file():
         raise AudioInputError(f"{path}: not a file")
     channels = _audio_channels(path)
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-i", str(path), "-map", "0:a:0", "-vn", "-sn",
-           "-dn", "-ar", str(int(sample_rate)), "-ac", str(channels), "-f", "f32le", "-acodec", "pcm_f32le",
-           "pipe:1"]
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-vn",
+        "-sn",
+        "-dn",
+        "-ar",
+        str(int(sample_rate)),
+        "-ac",
+        str(channels),
+        "-f",
+        "f32le",
+        "-acodec",
+        "pcm_f32le",
+        "pipe:1",
+    ]
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
     if r.returncode != 0:
         raise AudioInputError(f"{path}: cannot decode its audio ({_tail(r.stderr)})")
@@ -94,8 +118,9 @@ def window_starts(first: int, count: int, sample_rate: int, fps: float, window_s
     return centres.astype(np.int64) - window_samples // 2
 
 
-def frame_windows(wave: np.ndarray, mel: MelParams, fps: float, window_seconds: float, first: int = 0,
-                  count: int | None = None) -> np.ndarray:
+def frame_windows(
+    wave: np.ndarray, mel: MelParams, fps: float, window_seconds: float, first: int = 0, count: int | None = None
+) -> np.ndarray:
     """[count, n_mels, W] float32 log-mels, row k for frame ``first + k`` (see the module docstring).
 
     ``count`` defaults to the rest of the video (``frame_count`` frames in all). Each row depends only on its own
@@ -112,7 +137,7 @@ def frame_windows(wave: np.ndarray, mel: MelParams, fps: float, window_seconds: 
         return np.zeros((0, p.n_mels, p.num_frames), np.float32)
     out = np.empty((count, p.n_mels, p.num_frames), np.float32)
     for k in range(0, count, _BLOCK):  # blocks bound the gathered samples and librosa's STFT buffers
-        out[k:k + _BLOCK] = _windows_block(wave, p, fps, first + k, min(_BLOCK, count - k))
+        out[k : k + _BLOCK] = _windows_block(wave, p, fps, first + k, min(_BLOCK, count - k))
     return out
 
 
@@ -127,7 +152,7 @@ def _windows_block(wave: np.ndarray, p: MelParams, fps: float, first: int, count
     span = np.zeros(hi - lo, np.float32)
     a, b = max(lo, 0), min(hi, len(wave))
     if b > a:
-        span[a - lo:b - lo] = wave[a:b]
+        span[a - lo : b - lo] = wave[a:b]
     idx = (starts - lo)[:, None] + np.arange(n)[None, :]
     return log_mel_rows(span[idx], p)
 
@@ -144,9 +169,17 @@ def log_mel_rows(windows: np.ndarray, params: MelParams) -> np.ndarray:
     windows = np.asarray(windows, np.float32)
     if windows.ndim != 2 or windows.shape[1] != params.num_samples:
         raise ValueError(f"log_mel_rows: windows must be [n, {params.num_samples}], got {list(windows.shape)}")
-    power = librosa.feature.melspectrogram(y=windows, sr=params.sample_rate, n_fft=params.n_fft,
-                                           hop_length=params.hop_length, n_mels=params.n_mels, fmin=params.fmin,
-                                           fmax=params.fmax, power=2.0, center=True)
+    power = librosa.feature.melspectrogram(
+        y=windows,
+        sr=params.sample_rate,
+        n_fft=params.n_fft,
+        hop_length=params.hop_length,
+        n_mels=params.n_mels,
+        fmin=params.fmin,
+        fmax=params.fmax,
+        power=2.0,
+        center=True,
+    )
     db = librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None)
     db = np.maximum(db, -params.top_db)
     return ((db + params.top_db) / params.top_db).astype(np.float32)

@@ -72,7 +72,7 @@ class VideoCache:
         return np.array([i for i, s in enumerate(self.splits) if s == split], dtype=np.int64)
 
     @classmethod
-    def open(cls, folder: str | Path) -> "VideoCache":
+    def open(cls, folder: str | Path) -> VideoCache:
         folder = Path(folder)
         meta_path = folder / META_NAME
         if not meta_path.is_file():
@@ -89,11 +89,21 @@ class VideoCache:
         n = len(meta["keys"])
         if not (frames.shape[0] == mels.shape[0] == labels.shape[0] == len(meta["splits"]) == n):
             raise CacheError(f"{folder}: arrays and cache.json disagree on the number of clips")
-        return cls(folder=folder, key=meta["key"], frames=frames, mels=mels, labels=labels.astype(np.int64),
-                   splits=list(meta["splits"]), keys=list(meta["keys"]), class_names=list(meta["class_names"]),
-                   fps=float(meta["fps"]), resolution=int(meta["resolution"]),
-                   window_seconds=float(meta["window_seconds"]), mel=MelParams(**meta["mel"]),
-                   skipped=list(meta.get("skipped", [])))
+        return cls(
+            folder=folder,
+            key=meta["key"],
+            frames=frames,
+            mels=mels,
+            labels=labels.astype(np.int64),
+            splits=list(meta["splits"]),
+            keys=list(meta["keys"]),
+            class_names=list(meta["class_names"]),
+            fps=float(meta["fps"]),
+            resolution=int(meta["resolution"]),
+            window_seconds=float(meta["window_seconds"]),
+            mel=MelParams(**meta["mel"]),
+            skipped=list(meta.get("skipped", [])),
+        )
 
 
 # ----------------------------------------------------------------------------------------- shard reading ----
@@ -115,7 +125,7 @@ def _split_name(name: str) -> tuple[str, str]:
     """WebDataset's rule: the key ends at the first dot after the last slash; the rest is the field."""
     slash = name.rfind("/")
     dot = name.find(".", slash + 1)
-    return (name, "") if dot < 0 else (name[:dot], name[dot + 1:])
+    return (name, "") if dot < 0 else (name[:dot], name[dot + 1 :])
 
 
 def _scan(shards: list[Path]) -> dict[str, dict[str, _Member]]:
@@ -143,11 +153,25 @@ def _shard_digests(shards: list[Path], shards_dir: Path) -> list[tuple[str, str]
     return [(s.name, known.get(s.name) or sha256_file(s)) for s in shards]
 
 
-def cache_key(digests: list[tuple[str, str]], class_names: list[str], fps: float, resolution: int,
-              window_seconds: float, mel: MelParams, splits: tuple[str, ...]) -> str:
-    shaping = {"version": CACHE_VERSION, "shards": digests, "class_names": list(class_names), "fps": float(fps),
-               "resolution": int(resolution), "window_seconds": float(window_seconds), "mel": mel.model_dump(),
-               "splits": list(splits)}
+def cache_key(
+    digests: list[tuple[str, str]],
+    class_names: list[str],
+    fps: float,
+    resolution: int,
+    window_seconds: float,
+    mel: MelParams,
+    splits: tuple[str, ...],
+) -> str:
+    shaping = {
+        "version": CACHE_VERSION,
+        "shards": digests,
+        "class_names": list(class_names),
+        "fps": float(fps),
+        "resolution": int(resolution),
+        "window_seconds": float(window_seconds),
+        "mel": mel.model_dump(),
+        "splits": list(splits),
+    }
     return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -161,16 +185,42 @@ class ClipError(ValueError):
 def video_filter(fps: float, resolution: int) -> str:
     """Resample to ``fps``, centre-crop to a square, Lanczos-resize to ``resolution``, RGB."""
     fr = rate(fps)
-    return (f"fps={fr.numerator}/{fr.denominator},crop='min(iw,ih)':'min(iw,ih)',"
-            f"scale={resolution}:{resolution}:flags=lanczos+accurate_rnd+full_chroma_int,setsar=1,format=rgb24")
+    return (
+        f"fps={fr.numerator}/{fr.denominator},crop='min(iw,ih)':'min(iw,ih)',"
+        f"scale={resolution}:{resolution}:flags=lanczos+accurate_rnd+full_chroma_int,setsar=1,format=rgb24"
+    )
 
 
 def decode_frames(path: Path, fps: float, resolution: int, count: int) -> np.ndarray:
     """uint8 [count, R, R, 3]: the first ``count`` frames at ``fps``. A clip one frame short (rounding at its end)
     repeats its last frame; a shorter one raises ClipError."""
-    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-threads", "1", "-filter_threads", "1",
-           "-i", str(path), "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", video_filter(fps, resolution),
-           "-frames:v", str(count), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-v",
+        "error",
+        "-threads",
+        "1",
+        "-filter_threads",
+        "1",
+        "-i",
+        str(path),
+        "-map",
+        "0:v:0",
+        "-an",
+        "-sn",
+        "-dn",
+        "-vf",
+        video_filter(fps, resolution),
+        "-frames:v",
+        str(count),
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "pipe:1",
+    ]
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
     if r.returncode != 0:
         lines = [ln for ln in r.stderr.decode("utf-8", "replace").strip().splitlines() if ln.strip()]
@@ -185,8 +235,9 @@ def decode_frames(path: Path, fps: float, resolution: int, count: int) -> np.nda
     return frames
 
 
-def _decode_clip(sample: dict[str, _Member], fps: float, resolution: int, count: int, window_seconds: float,
-                 mel: MelParams) -> tuple[np.ndarray, np.ndarray]:
+def _decode_clip(
+    sample: dict[str, _Member], fps: float, resolution: int, count: int, window_seconds: float, mel: MelParams
+) -> tuple[np.ndarray, np.ndarray]:
     """(frames uint8 [F, R, R, 3], windows float16 [F, n_mels, W]) of one sample; raises ClipError."""
     with tempfile.TemporaryDirectory(prefix="s2v-cache-") as tmp:
         mp4 = Path(tmp) / "clip.mp4"
@@ -218,9 +269,17 @@ def _in_order(executor: ThreadPoolExecutor, jobs: Iterator[tuple[Any, ...]], ahe
 # ---------------------------------------------------------------------------------------------- building ----
 
 
-def build_cache(shards_dir: Path, cache_root: Path, class_names: list[str], fps: float, resolution: int,
-                window_seconds: float, mel: MelParams, splits: tuple[str, ...] = ("train", "val", "test"),
-                workers: int = 2) -> VideoCache:
+def build_cache(
+    shards_dir: Path,
+    cache_root: Path,
+    class_names: list[str],
+    fps: float,
+    resolution: int,
+    window_seconds: float,
+    mel: MelParams,
+    splits: tuple[str, ...] = ("train", "val", "test"),
+    workers: int = 2,
+) -> VideoCache:
     """Open the cache for these inputs, building it first when it does not exist (see the module docstring).
 
     Samples come from ``<split>-*.tar`` in ``shards_dir``, in sorted key order. A clip that does not decode is
@@ -232,8 +291,9 @@ def build_cache(shards_dir: Path, cache_root: Path, class_names: list[str], fps:
     if not shards:
         raise CacheError(f"{shards_dir}: no shards for splits {list(splits)} (run the shard stage of landscape)")
     if not fps > 0 or resolution < 1 or not window_seconds > 0:
-        raise CacheError(f"fps, resolution and window_seconds must be positive (got {fps}, {resolution}, "
-                         f"{window_seconds})")
+        raise CacheError(
+            f"fps, resolution and window_seconds must be positive (got {fps}, {resolution}, {window_seconds})"
+        )
     key = cache_key(_shard_digests(shards, shards_dir), class_names, fps, resolution, window_seconds, mel, splits)
     final = cache_root / f"video-{key}"
     if (final / META_NAME).is_file():
@@ -253,8 +313,18 @@ def build_cache(shards_dir: Path, cache_root: Path, class_names: list[str], fps:
     return VideoCache.open(final)
 
 
-def _build(folder: Path, key: str, shards: list[Path], class_names: list[str], fps: float, resolution: int,
-           window_seconds: float, mel: MelParams, splits: tuple[str, ...], workers: int) -> None:
+def _build(
+    folder: Path,
+    key: str,
+    shards: list[Path],
+    class_names: list[str],
+    fps: float,
+    resolution: int,
+    window_seconds: float,
+    mel: MelParams,
+    splits: tuple[str, ...],
+    workers: int,
+) -> None:
     samples = _scan(shards)
     skipped: list[dict[str, str]] = []
     metas: dict[str, dict[str, Any]] = {}
@@ -281,14 +351,18 @@ def _build(folder: Path, key: str, shards: list[Path], class_names: list[str], f
     if count < 1:
         raise CacheError(f"clips are shorter than one frame at {fps:g} fps")
     n_mels, width = window_shape(mel, window_seconds)
-    frames = np.lib.format.open_memmap(folder / "frames.npy", mode="w+", dtype=np.uint8,
-                                       shape=(len(keys), count, resolution, resolution, 3))
-    mels = np.lib.format.open_memmap(folder / "mels.npy", mode="w+", dtype=np.float16,
-                                     shape=(len(keys), count, n_mels, width))
+    frames = np.lib.format.open_memmap(
+        folder / "frames.npy", mode="w+", dtype=np.uint8, shape=(len(keys), count, resolution, resolution, 3)
+    )
+    mels = np.lib.format.open_memmap(
+        folder / "mels.npy", mode="w+", dtype=np.float16, shape=(len(keys), count, n_mels, width)
+    )
     kept: list[int] = []
     jobs = ((_decode_clip, samples[k], fps, resolution, count, window_seconds, mel) for k in keys)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, \
-            progress(total=len(keys), desc="video cache", unit="clip") as bar:
+    with (
+        ThreadPoolExecutor(max_workers=max(1, workers)) as pool,
+        progress(total=len(keys), desc="video cache", unit="clip") as bar,
+    ):
         for i, fut in enumerate(_in_order(pool, jobs, ahead=2 * max(1, workers))):
             try:
                 frames[i], mels[i] = fut.result()
@@ -308,15 +382,33 @@ def _build(folder: Path, key: str, shards: list[Path], class_names: list[str], f
     present = {metas[k]["class"] for k in keys}
     names = [c for c in class_names if c in present]
     np.save(folder / "labels.npy", np.array([names.index(metas[k]["class"]) for k in keys], dtype=np.int64))
-    write_json_atomic(folder / META_NAME, {
-        "version": CACHE_VERSION, "key": key, "keys": keys, "splits": [metas[k]["split"] for k in keys],
-        "class_names": names, "fps": float(fps), "resolution": int(resolution),
-        "window_seconds": float(window_seconds), "mel": mel.model_dump(), "frames_per_clip": count,
-        "window_shape": [n_mels, width], "shards": [s.name for s in shards],
-        "skipped": sorted(skipped, key=lambda s: s["key"]),
-    })
-    log.info("video cache: %d clips x %d frames at %g fps, %dpx (%d skipped) in %s", len(keys), count, fps,
-             resolution, len(skipped), folder)
+    write_json_atomic(
+        folder / META_NAME,
+        {
+            "version": CACHE_VERSION,
+            "key": key,
+            "keys": keys,
+            "splits": [metas[k]["split"] for k in keys],
+            "class_names": names,
+            "fps": float(fps),
+            "resolution": int(resolution),
+            "window_seconds": float(window_seconds),
+            "mel": mel.model_dump(),
+            "frames_per_clip": count,
+            "window_shape": [n_mels, width],
+            "shards": [s.name for s in shards],
+            "skipped": sorted(skipped, key=lambda s: s["key"]),
+        },
+    )
+    log.info(
+        "video cache: %d clips x %d frames at %g fps, %dpx (%d skipped) in %s",
+        len(keys),
+        count,
+        fps,
+        resolution,
+        len(skipped),
+        folder,
+    )
 
 
 def _compact(path: Path, arr: np.ndarray, kept: list[int]) -> np.memmap:

@@ -27,7 +27,7 @@ LossKind = Literal["lsgan", "nonsat_r1"]
 
 
 def _widths(width: int, layers: int) -> list[int]:
-    return [min(width * 2 ** i, width * 8) for i in range(layers)]
+    return [min(width * 2**i, width * 8) for i in range(layers)]
 
 
 class ImageDiscriminator(nn.Module):
@@ -59,7 +59,7 @@ class _TimeSameConv3d(nn.Module):
 
     def __init__(self, cin: int, cout: int, kt: int, ks: int, stride: int, pad: int) -> None:
         super().__init__()
-        self.pad = (pad, pad, pad, pad, (kt - 1) // 2, kt // 2)   # F.pad order: W, H, T
+        self.pad = (pad, pad, pad, pad, (kt - 1) // 2, kt // 2)  # F.pad order: W, H, T
         self.conv = nn.Conv3d(cin, cout, (kt, ks, ks), (1, stride, stride))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -103,7 +103,7 @@ class VideoDiscriminator(nn.Module):
             if t_len < 2:
                 raise ValueError(f"VideoDiscriminator with first_frame_condition needs T >= 2 frames (got {t_len})")
             video = torch.cat([video[:, :1].expand(-1, t_len - 1, -1, -1, -1), video[:, 1:]], dim=2)
-        x = video.transpose(1, 2)   # [B, C, T, R, R] for Conv3d
+        x = video.transpose(1, 2)  # [B, C, T, R, R] for Conv3d
         outs = []
         for i, net in enumerate(self.scales):
             if i > 0:
@@ -117,14 +117,16 @@ def _check_size(hw: torch.Size, layers: int, what: str) -> None:
     # InstanceNorm after the last stride-2 layer needs more than one spatial element.
     need = 2 ** (layers + 1)
     if min(hw) < need:
-        raise ValueError(f"{what}: frames of {list(hw)} are too small for {layers} layers (need >= {need} px; "
-                         f"use fewer layers)")
+        raise ValueError(
+            f"{what}: frames of {list(hw)} are too small for {layers} layers (need >= {need} px; use fewer layers)"
+        )
 
 
 def _check_lists(real: list[torch.Tensor], fake: list[torch.Tensor]) -> None:
     if not real or len(real) != len(fake):
-        raise ValueError(f"need the same non-zero number of real and fake logit tensors (got {len(real)} and "
-                         f"{len(fake)})")
+        raise ValueError(
+            f"need the same non-zero number of real and fake logit tensors (got {len(real)} and {len(fake)})"
+        )
 
 
 def discriminator_loss(kind: LossKind, real: list[torch.Tensor], fake: list[torch.Tensor]) -> torch.Tensor:

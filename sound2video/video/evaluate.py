@@ -39,16 +39,20 @@ def _clip_losses(clip_image: Any, frames: np.ndarray, targets: np.ndarray, text:
     return float(1 - (emb * t).sum(-1).mean()), float(1 - (emb @ text).mean())
 
 
-def evaluate(generator: VideoGenerator, cache: Any, targets: np.ndarray, text: np.ndarray, clip_image: Any,
-             params: Any) -> dict[str, Any]:
+def evaluate(
+    generator: VideoGenerator, cache: Any, targets: np.ndarray, text: np.ndarray, clip_image: Any, params: Any
+) -> dict[str, Any]:
     """Judge and CLIP figures on the test split (val when the test split is empty)."""
     split = "test" if len(_rows(cache, "test")) else "val"
     rows = _rows(cache, split)
     train = _rows(cache, "train")
     labels = np.asarray(cache.labels)
     n_frames = cache.frames.shape[1]
-    judge = FrameJudge.fit(np.asarray(cache.frames[train]).reshape(-1, *cache.frames.shape[2:]),
-                           np.repeat(labels[train], n_frames), cache.class_names)
+    judge = FrameJudge.fit(
+        np.asarray(cache.frames[train]).reshape(-1, *cache.frames.shape[2:]),
+        np.repeat(labels[train], n_frames),
+        cache.class_names,
+    )
     real_hits, hits, zero_hits, av, at = [], [], [], [], []
     for k, i in enumerate(rows):
         windows = np.asarray(cache.mels[i], np.float32)
@@ -60,17 +64,27 @@ def evaluate(generator: VideoGenerator, cache: Any, targets: np.ndarray, text: n
         av.append(a)
         at.append(t)
     switch = switch_test(generator, judge, cache, rows)
-    return {"split": split, "videos": int(len(rows)), "frames_per_video": int(n_frames), "fps": generator.fps,
-            "resolution": generator.resolution, "classes": len(cache.class_names),
-            "chance": round(1 / len(cache.class_names), 4),
-            "judge_accuracy": float(np.mean(hits)), "judge_accuracy_zero_audio": float(np.mean(zero_hits)),
-            "judge_accuracy_real": float(np.mean(real_hits)), **switch,
-            "clip_av": float(np.mean(av)), "clip_at": float(np.mean(at)),
-            "judge": "pixel logistic regression (8x8 thumbnails + colour histograms) fitted on real train frames"}
+    return {
+        "split": split,
+        "videos": int(len(rows)),
+        "frames_per_video": int(n_frames),
+        "fps": generator.fps,
+        "resolution": generator.resolution,
+        "classes": len(cache.class_names),
+        "chance": round(1 / len(cache.class_names), 4),
+        "judge_accuracy": float(np.mean(hits)),
+        "judge_accuracy_zero_audio": float(np.mean(zero_hits)),
+        "judge_accuracy_real": float(np.mean(real_hits)),
+        **switch,
+        "clip_av": float(np.mean(av)),
+        "clip_at": float(np.mean(at)),
+        "judge": "pixel logistic regression (8x8 thumbnails + colour histograms) fitted on real train frames",
+    }
 
 
-def switch_test(generator: VideoGenerator, judge: FrameJudge, cache: Any, rows: np.ndarray,
-                pairs: int = 18) -> dict[str, Any]:
+def switch_test(
+    generator: VideoGenerator, judge: FrameJudge, cache: Any, rows: np.ndarray, pairs: int = 18
+) -> dict[str, Any]:
     """Sounds that switch class half-way: the first F/2 windows of clip A then the last F/2 of clip B (A, B of
     different classes, paired deterministically). Success: first third judged A's class and last third B's."""
     labels = np.asarray(cache.labels)
@@ -83,21 +97,27 @@ def switch_test(generator: VideoGenerator, judge: FrameJudge, cache: Any, rows: 
             continue
         j = others[k % len(others)]
         windows = np.concatenate([np.asarray(cache.mels[i][:half]), np.asarray(cache.mels[j][half:])]).astype(
-            np.float32)
+            np.float32
+        )
         video = video_for(generator, windows, seed=1000 + k)
         a = judge.judge(video[:third]) == labels[i]
-        b = judge.judge(video[n - third:]) == labels[j]
+        b = judge.judge(video[n - third :]) == labels[j]
         ok += int(a and b)
         first_ok += int(a)
         last_ok += int(b)
         made += 1
     made = max(made, 1)
-    return {"switch_pairs": made, "switch_accuracy": ok / made, "switch_first_third": first_ok / made,
-            "switch_last_third": last_ok / made}
+    return {
+        "switch_pairs": made,
+        "switch_accuracy": ok / made,
+        "switch_first_third": first_ok / made,
+        "switch_last_third": last_ok / made,
+    }
 
 
-def sample_sheet(generator: VideoGenerator, cache: Any, params: Any, out: Path, sounds: int = 4,
-                 columns: int = 8) -> None:
+def sample_sheet(
+    generator: VideoGenerator, cache: Any, params: Any, out: Path, sounds: int = 4, columns: int = 8
+) -> None:
     """PNG: for a few held-out sounds, a row of real frames above a row of generated frames, over time."""
     from PIL import Image
 
@@ -108,7 +128,7 @@ def sample_sheet(generator: VideoGenerator, cache: Any, params: Any, out: Path, 
         rows = _rows(cache, "test")
     labels = np.asarray(cache.labels)
     pick: list[int] = []
-    for c in range(len(cache.class_names)):   # one sound per class first, so the sheet shows different classes
+    for c in range(len(cache.class_names)):  # one sound per class first, so the sheet shows different classes
         hit = [int(i) for i in rows if labels[i] == c]
         if hit and len(pick) < sounds:
             pick.append(hit[0])

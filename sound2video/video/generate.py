@@ -92,9 +92,19 @@ def _check_out(out: Path, force: bool) -> None:
         raise GenerateError(f"{out}: cannot be created, {parent} is not a folder")
 
 
-def generate(audio: Path, out: Path, model: VideoModel, *, seed: int = 0, fps: float | None = None,
-             size: int | None = None, image: Path | None = None, psi: float | None = None, force: bool = False,
-             chunk_frames: int = 32) -> GenerateResult:
+def generate(
+    audio: Path,
+    out: Path,
+    model: VideoModel,
+    *,
+    seed: int = 0,
+    fps: float | None = None,
+    size: int | None = None,
+    image: Path | None = None,
+    psi: float | None = None,
+    force: bool = False,
+    chunk_frames: int = 32,
+) -> GenerateResult:
     """Make ``out`` (mp4) from the sound ``audio``; the same inputs and seed give a byte-identical file.
 
     Every check on the inputs runs before any frame is made; each failure is a GenerateError naming the file.
@@ -118,20 +128,23 @@ def generate(audio: Path, out: Path, model: VideoModel, *, seed: int = 0, fps: f
     audio_seconds = len(wave) / sr
     n = frame_count(len(wave), sr, fps)
     if audio_seconds < 1.0 / fps or n < 1:
-        raise GenerateError(f"{audio}: the audio is {audio_seconds:.3f} s long, shorter than one frame "
-                            f"(1/{fps:g} s)")
+        raise GenerateError(f"{audio}: the audio is {audio_seconds:.3f} s long, shorter than one frame (1/{fps:g} s)")
     res = int(model.resolution)
     state = model.start(seed, psi=psi, image=start_image)
-    with VideoWriter(out, fps, res, res, audio_path=audio, size=size) as writer, \
-            progress(total=n, desc=f"generate {out.name}", unit="frame") as bar:
+    with (
+        VideoWriter(out, fps, res, res, audio_path=audio, size=size) as writer,
+        progress(total=n, desc=f"generate {out.name}", unit="frame") as bar,
+    ):
         for first in range(0, n, chunk_frames):
             count = min(chunk_frames, n - first)
             windows = frame_windows(wave, model.mel, fps, model.window_seconds, first=first, count=count)
             frames, state = model.frames(state, windows)
             frames = np.asarray(frames)
             if frames.dtype != np.uint8 or frames.shape != (count, res, res, 3):
-                raise RuntimeError(f"the model returned {frames.dtype} {list(frames.shape)} frames for {count} "
-                                   f"windows; expected uint8 [{count}, {res}, {res}, 3]")
+                raise RuntimeError(
+                    f"the model returned {frames.dtype} {list(frames.shape)} frames for {count} "
+                    f"windows; expected uint8 [{count}, {res}, {res}, 3]"
+                )
             writer.write(frames)
             bar.update(count)
     log.info("generate: %s -> %s (%d frames at %g fps, %.2f s)", audio, out, n, fps, n / fps)

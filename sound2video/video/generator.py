@@ -51,14 +51,14 @@ from .sound_encoder import SoundEncoder, check_groups
 class GenState:
     """What the recurrence carries from one frame to the next (all per batch item)."""
 
-    w_start: torch.Tensor                  # [B, num_ws, w_dim] the start latent w
-    w_prev: Optional[torch.Tensor]         # [B, num_ws, w_dim] w_hat_{t-1} (raw); None before frame 0
-    motion: torch.Tensor                   # [B, num_ws, w_dim] m_{t-1}
-    hidden: list[Optional[torch.Tensor]]   # per block (coarse, mid, fine): [gru_layers, B, hidden]; None: inactive
-    first_offset: Optional[torch.Tensor]   # [B, num_ws, w_dim] E_a(x_0) (used by audio_mode first_step)
-    first_code: Optional[torch.Tensor]     # [B, sound_dim] the sound code of window 0
-    step: int                              # frames emitted so far
-    smoothed: Optional[torch.Tensor]       # [B, num_ws, w_dim] last emitted smoothed latent; None before frame 0
+    w_start: torch.Tensor  # [B, num_ws, w_dim] the start latent w
+    w_prev: Optional[torch.Tensor]  # [B, num_ws, w_dim] w_hat_{t-1} (raw); None before frame 0
+    motion: torch.Tensor  # [B, num_ws, w_dim] m_{t-1}
+    hidden: list[Optional[torch.Tensor]]  # per block (coarse, mid, fine): [gru_layers, B, hidden]; None: inactive
+    first_offset: Optional[torch.Tensor]  # [B, num_ws, w_dim] E_a(x_0) (used by audio_mode first_step)
+    first_code: Optional[torch.Tensor]  # [B, sound_dim] the sound code of window 0
+    step: int  # frames emitted so far
+    smoothed: Optional[torch.Tensor]  # [B, num_ws, w_dim] last emitted smoothed latent; None before frame 0
 
 
 class RecurrentBlock(nn.Module):
@@ -73,10 +73,11 @@ class RecurrentBlock(nn.Module):
             self.fc.weight.mul_(params.init_scale)
             self.fc.bias.zero_()
 
-    def forward(self, w_group: torch.Tensor, code: torch.Tensor, noise: torch.Tensor, hidden: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, w_group: torch.Tensor, code: torch.Tensor, noise: torch.Tensor, hidden: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``w_group [B, n, w_dim]`` -> (residual ``[B, n, w_dim]``, new hidden)."""
-        x = torch.cat([w_group.flatten(1), code], dim=1).unsqueeze(1)   # one time step
+        x = torch.cat([w_group.flatten(1), code], dim=1).unsqueeze(1)  # one time step
         out, hidden = self.gru(x, hidden)
         delta = self.fc(torch.cat([out[:, 0], code, noise], dim=1))
         return delta.view(-1, self.group_size, self.w_dim), hidden
@@ -85,8 +86,9 @@ class RecurrentBlock(nn.Module):
 class SoundToLatents(nn.Module):
     """E_a + the recurrent blocks: mel windows and a start latent -> one W+ latent per frame."""
 
-    def __init__(self, enc: SoundEncoderParams, rec: RecurrentParams, num_ws: int, w_dim: int, n_mels: int,
-                 window_frames: int) -> None:
+    def __init__(
+        self, enc: SoundEncoderParams, rec: RecurrentParams, num_ws: int, w_dim: int, n_mels: int, window_frames: int
+    ) -> None:
         super().__init__()
         coarse_end, mid_end = check_groups(rec.groups, num_ws)
         self.enc_params, self.rec = enc, rec
@@ -95,8 +97,13 @@ class SoundToLatents(nn.Module):
         self.encoder = SoundEncoder(enc, num_ws, w_dim, n_mels, window_frames, rec.groups)
         bounds = [0, coarse_end, mid_end, num_ws]
         self.spans = {name: (bounds[i], bounds[i + 1]) for i, name in enumerate(BLOCK_NAMES)}
-        self.blocks = nn.ModuleDict({name: RecurrentBlock(hi - lo, w_dim, enc.sound_dim, rec)
-                                     for name, (lo, hi) in self.spans.items() if name in rec.active_blocks})
+        self.blocks = nn.ModuleDict(
+            {
+                name: RecurrentBlock(hi - lo, w_dim, enc.sound_dim, rec)
+                for name, (lo, hi) in self.spans.items()
+                if name in rec.active_blocks
+            }
+        )
 
     # --- shape checks ---------------------------------------------------------------------------------------
     def _check(self, t: torch.Tensor, shape: list[Optional[int]], name: str) -> None:
@@ -108,13 +115,24 @@ class SoundToLatents(nn.Module):
     def init_state(self, w_start: torch.Tensor) -> GenState:
         """State before frame 0 for start latents ``w_start [B, num_ws, w_dim]``."""
         self._check(w_start, [None, self.num_ws, self.w_dim], "w_start")
-        hidden = [w_start.new_zeros(self.rec.gru_layers, w_start.shape[0], self.hidden) if name in self.blocks
-                  else None for name in BLOCK_NAMES]
-        return GenState(w_start=w_start, w_prev=None, motion=torch.zeros_like(w_start), hidden=hidden,
-                        first_offset=None, first_code=None, step=0, smoothed=None)
+        hidden = [
+            w_start.new_zeros(self.rec.gru_layers, w_start.shape[0], self.hidden) if name in self.blocks else None
+            for name in BLOCK_NAMES
+        ]
+        return GenState(
+            w_start=w_start,
+            w_prev=None,
+            motion=torch.zeros_like(w_start),
+            hidden=hidden,
+            first_offset=None,
+            first_code=None,
+            step=0,
+            smoothed=None,
+        )
 
-    def step(self, state: GenState, mel_t: torch.Tensor, noise_t: torch.Tensor, smooth: bool = False
-             ) -> tuple[torch.Tensor, GenState]:
+    def step(
+        self, state: GenState, mel_t: torch.Tensor, noise_t: torch.Tensor, smooth: bool = False
+    ) -> tuple[torch.Tensor, GenState]:
         """One frame: mel window ``[B, n_mels, W]`` and noise ``[B, noise_dim]`` -> ``w_t [B, num_ws, w_dim]``."""
         b = state.w_start.shape[0]
         self._check(mel_t, [b, self.n_mels, self.window_frames], "mel_t")
@@ -128,8 +146,9 @@ class SoundToLatents(nn.Module):
             offset, code = self.encoder(torch.zeros_like(mel_t) if mode == "none" else mel_t)
         return self._advance(state, offset, code, noise_t, smooth)
 
-    def forward(self, mels: torch.Tensor, w_start: torch.Tensor, noise: torch.Tensor, smooth: bool = False
-                ) -> torch.Tensor:
+    def forward(
+        self, mels: torch.Tensor, w_start: torch.Tensor, noise: torch.Tensor, smooth: bool = False
+    ) -> torch.Tensor:
         """``mels [B, T, n_mels, W]``, ``w_start [B, num_ws, w_dim]``, ``noise [B, T, noise_dim]`` ->
         ``ws [B, T, num_ws, w_dim]``. Same result as ``step`` over the frames, with E_a run once on all windows."""
         self._check(w_start, [None, self.num_ws, self.w_dim], "w_start")
@@ -156,10 +175,11 @@ class SoundToLatents(nn.Module):
             out.append(w_t)
         return torch.stack(out, dim=1)
 
-    def _advance(self, state: GenState, offset: torch.Tensor, code: torch.Tensor, noise: torch.Tensor,
-                 smooth: bool) -> tuple[torch.Tensor, GenState]:
+    def _advance(
+        self, state: GenState, offset: torch.Tensor, code: torch.Tensor, noise: torch.Tensor, smooth: bool
+    ) -> tuple[torch.Tensor, GenState]:
         motion, hidden = state.motion, list(state.hidden)
-        if state.w_prev is not None:   # frames after the first: the recurrent update
+        if state.w_prev is not None:  # frames after the first: the recurrent update
             parts = []
             for i, name in enumerate(BLOCK_NAMES):
                 lo, hi = self.spans[name]
@@ -176,7 +196,13 @@ class SoundToLatents(nn.Module):
             smoothed = w_t if smoothed is None else a * w_t + (1 - a) * smoothed
             out = smoothed
         first = state.step == 0
-        return out, replace(state, w_prev=w_t, motion=motion, hidden=hidden,
-                            first_offset=offset if first else state.first_offset,
-                            first_code=code if first else state.first_code, step=state.step + 1,
-                            smoothed=smoothed)
+        return out, replace(
+            state,
+            w_prev=w_t,
+            motion=motion,
+            hidden=hidden,
+            first_offset=offset if first else state.first_offset,
+            first_code=code if first else state.first_code,
+            step=state.step + 1,
+            smoothed=smoothed,
+        )

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-THUMB = 8          # thumbnail side (pixels) after area averaging
-HIST_BINS = 8      # histogram bins per colour channel
+THUMB = 8  # thumbnail side (pixels) after area averaging
+HIST_BINS = 8  # histogram bins per colour channel
 
 
 def frame_features(frames: np.ndarray) -> np.ndarray:
@@ -29,8 +29,9 @@ def frame_features(frames: np.ndarray) -> np.ndarray:
         raise ValueError(f"frames of {h}x{w} are smaller than the {THUMB}x{THUMB} thumbnail")
     thumb = x[:, :hh, :ww].reshape(n, THUMB, hh // THUMB, THUMB, ww // THUMB, 3).mean(axis=(2, 4))
     bins = np.minimum((x * HIST_BINS).astype(np.int64), HIST_BINS - 1)
-    hist = np.stack([np.stack([np.bincount(bins[i, ..., c].ravel(), minlength=HIST_BINS) for c in range(3)])
-                     for i in range(n)]).astype(np.float64) / (h * w)
+    hist = np.stack(
+        [np.stack([np.bincount(bins[i, ..., c].ravel(), minlength=HIST_BINS) for c in range(3)]) for i in range(n)]
+    ).astype(np.float64) / (h * w)
     return np.concatenate([thumb.reshape(n, -1), hist.reshape(n, -1)], axis=1)
 
 
@@ -41,12 +42,19 @@ class FrameJudge:
     classes: list[str]
     mean: np.ndarray
     std: np.ndarray
-    weight: np.ndarray   # [features, classes]
-    bias: np.ndarray     # [classes]
+    weight: np.ndarray  # [features, classes]
+    bias: np.ndarray  # [classes]
 
     @classmethod
-    def fit(cls, frames: np.ndarray, labels: np.ndarray, classes: list[str], steps: int = 400, lr: float = 0.5,
-            l2: float = 1e-3) -> "FrameJudge":
+    def fit(
+        cls,
+        frames: np.ndarray,
+        labels: np.ndarray,
+        classes: list[str],
+        steps: int = 400,
+        lr: float = 0.5,
+        l2: float = 1e-3,
+    ) -> FrameJudge:
         """Fit on uint8 frames [N, H, W, 3] with integer ``labels`` in [0, len(classes))."""
         labels = np.asarray(labels, np.int64)
         if len(frames) != len(labels) or len(labels) == 0:
@@ -57,7 +65,7 @@ class FrameJudge:
         k = len(classes)
         onehot = np.eye(k)[labels]
         weight, bias = np.zeros((x.shape[1], k)), np.zeros(k)
-        for _ in range(steps):   # convex problem: plain gradient descent from zero is deterministic and enough
+        for _ in range(steps):  # convex problem: plain gradient descent from zero is deterministic and enough
             p = _softmax(x @ weight + bias)
             grad = (p - onehot) / len(x)
             weight -= lr * (x.T @ grad + l2 * weight)

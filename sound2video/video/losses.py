@@ -24,8 +24,9 @@ def clip_cosine_loss(image_emb: torch.Tensor, target_emb: torch.Tensor) -> torch
     try:
         torch.broadcast_shapes(image_emb.shape, target_emb.shape)
     except RuntimeError:
-        raise ValueError(f"target_emb {list(target_emb.shape)} does not broadcast to image_emb "
-                         f"{list(image_emb.shape)}") from None
+        raise ValueError(
+            f"target_emb {list(target_emb.shape)} does not broadcast to image_emb {list(image_emb.shape)}"
+        ) from None
     return (1 - F.cosine_similarity(image_emb, target_emb, dim=-1)).mean()
 
 

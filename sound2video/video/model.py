@@ -34,8 +34,16 @@ class VideoState:
 class VideoGenerator:
     """Sound -> frames: ``start`` a video, then feed it per-frame mel windows chunk by chunk (``frames``)."""
 
-    def __init__(self, latents: SoundToLatents, G: Any, inverter: Any | None, mel: MelParams, fps: float,
-                 window_seconds: float, psi: float) -> None:
+    def __init__(
+        self,
+        latents: SoundToLatents,
+        G: Any,
+        inverter: Any | None,
+        mel: MelParams,
+        fps: float,
+        window_seconds: float,
+        psi: float,
+    ) -> None:
         self.latents, self.G, self.inverter = latents.eval(), G.eval(), inverter
         self.mel, self.fps, self.window_seconds, self.psi = mel, float(fps), float(window_seconds), float(psi)
         self.resolution = int(G.img_resolution)
@@ -72,7 +80,7 @@ class VideoGenerator:
         out = []
         with torch.inference_mode():
             for i in range(0, len(ws), batch):
-                img = self.G.synthesis(ws[i:i + batch])
+                img = self.G.synthesis(ws[i : i + batch])
                 out.append((img.clamp(-1, 1) * 127.5 + 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy())
         return np.concatenate(out) if out else np.zeros((0, self.resolution, self.resolution, 3), np.uint8)
 
@@ -83,10 +91,19 @@ class VideoGenerator:
 
 def save_video_model(generator: VideoGenerator, out_dir: Path, meta: dict[str, Any]) -> None:
     lat = generator.latents
-    config = {"encoder": lat.enc_params.model_dump(), "recurrent": lat.rec.model_dump(),
-              "num_ws": lat.num_ws, "w_dim": lat.w_dim, "n_mels": lat.n_mels, "window_frames": lat.window_frames,
-              "mel": generator.mel.model_dump(), "fps": generator.fps, "window_seconds": generator.window_seconds,
-              "psi": generator.psi, **meta}
+    config = {
+        "encoder": lat.enc_params.model_dump(),
+        "recurrent": lat.rec.model_dump(),
+        "num_ws": lat.num_ws,
+        "w_dim": lat.w_dim,
+        "n_mels": lat.n_mels,
+        "window_frames": lat.window_frames,
+        "mel": generator.mel.model_dump(),
+        "fps": generator.fps,
+        "window_seconds": generator.window_seconds,
+        "psi": generator.psi,
+        **meta,
+    }
     write_model_folder(out_dir, FORMAT, FORMAT_VERSION, config, lat.state_dict())
 
 
@@ -97,11 +114,12 @@ def resolve_referenced(entry: dict[str, Any], folder: Path, what: str) -> Path:
         weights = candidate / "model.safetensors"
         if weights.is_file():
             if sha256_file(weights) != entry["sha256"]:
-                raise ValueError(f"{folder}: the {what} at {candidate} is not the one this model was trained with "
-                                 f"(sha256 differs); retrain with `dvc repro train_video`")
+                raise ValueError(
+                    f"{folder}: the {what} at {candidate} is not the one this model was trained with "
+                    f"(sha256 differs); retrain with `dvc repro train_video`"
+                )
             return candidate
-    raise FileNotFoundError(f"{folder}: the {what} it needs is not at {entry['path']} (run `dvc pull` or "
-                            f"`dvc repro`)")
+    raise FileNotFoundError(f"{folder}: the {what} it needs is not at {entry['path']} (run `dvc pull` or `dvc repro`)")
 
 
 def from_contract(config: dict[str, Any], state: dict[str, Any], device: str = "cpu") -> VideoGenerator:
@@ -110,13 +128,25 @@ def from_contract(config: dict[str, Any], state: dict[str, Any], device: str = "
     from .. import models
 
     folder = Path(config.get("loaded_from", "models/video"))
-    latents = SoundToLatents(SoundEncoderParams(**config["encoder"]), RecurrentParams(**config["recurrent"]),
-                             config["num_ws"], config["w_dim"], config["n_mels"], config["window_frames"])
+    latents = SoundToLatents(
+        SoundEncoderParams(**config["encoder"]),
+        RecurrentParams(**config["recurrent"]),
+        config["num_ws"],
+        config["w_dim"],
+        config["n_mels"],
+        config["window_frames"],
+    )
     latents.load_state_dict(state)
     G = models.load(resolve_referenced(config["generator"], folder, "generator"), device=device)
     inverter = None
     if config.get("inversion"):
         inverter = models.load(resolve_referenced(config["inversion"], folder, "inversion encoder"), device=device)
-    return VideoGenerator(latents.to(device), G, inverter, MelParams(**config["mel"]), config["fps"],
-                          config["window_seconds"], config["psi"])
-
+    return VideoGenerator(
+        latents.to(device),
+        G,
+        inverter,
+        MelParams(**config["mel"]),
+        config["fps"],
+        config["window_seconds"],
+        config["psi"],
+    )

@@ -9,14 +9,15 @@ what makes recomputation exact.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch.utils.checkpoint import checkpoint as torch_checkpoint
 
 
-def render_frames(synthesis: Callable[[torch.Tensor], torch.Tensor], ws: torch.Tensor, chunk: int = 8,
-                  checkpoint: bool = False) -> torch.Tensor:
+def render_frames(
+    synthesis: Callable[[torch.Tensor], torch.Tensor], ws: torch.Tensor, chunk: int = 8, checkpoint: bool = False
+) -> torch.Tensor:
     """``ws [B, T, num_ws, w_dim]`` -> frames ``[B, T, C, R, R]`` (StyleGAN's nominal [-1, 1] range)."""
     if ws.ndim != 4:
         raise ValueError(f"ws has shape {list(ws.shape)}, expected [B, T, num_ws, w_dim]")

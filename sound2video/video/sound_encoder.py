@@ -54,8 +54,9 @@ def replace_batchnorm(module: nn.Module, kind: str, groups: int) -> int:
 def check_groups(groups: list[int], num_ws: int) -> tuple[int, int]:
     """``[coarse_end, mid_end]`` validated against ``num_ws`` (every group non-empty)."""
     if len(groups) != 2 or not 0 < groups[0] < groups[1] < num_ws:
-        raise ValueError(f"groups must be [coarse_end, mid_end] with 0 < coarse_end < mid_end < num_ws={num_ws} "
-                         f"(got {groups})")
+        raise ValueError(
+            f"groups must be [coarse_end, mid_end] with 0 < coarse_end < mid_end < num_ws={num_ws} (got {groups})"
+        )
     return groups[0], groups[1]
 
 
@@ -65,8 +66,9 @@ class SoundEncoder(nn.Module):
     Each of the N windows is encoded independently (per-sample norms only).
     """
 
-    def __init__(self, params: SoundEncoderParams, num_ws: int, w_dim: int, n_mels: int, window_frames: int,
-                 groups: list[int]) -> None:
+    def __init__(
+        self, params: SoundEncoderParams, num_ws: int, w_dim: int, n_mels: int, window_frames: int, groups: list[int]
+    ) -> None:
         super().__init__()
         self.coarse_end, self.mid_end = check_groups(groups, num_ws)
         if n_mels < 1 or window_frames < 1:
@@ -74,8 +76,9 @@ class SoundEncoder(nn.Module):
         self.num_ws, self.w_dim, self.n_mels, self.window_frames = num_ws, w_dim, n_mels, window_frames
         self.sound_dim = params.sound_dim
         style = params.style_channels or w_dim
-        self.body = Backbone(params.backbone, params.width, params.blocks or DEFAULT_BLOCKS[params.backbone],
-                             in_channels=1)
+        self.body = Backbone(
+            params.backbone, params.width, params.blocks or DEFAULT_BLOCKS[params.backbone], in_channels=1
+        )
         if replace_batchnorm(self.body, params.norm, params.norm_groups) == 0:
             raise RuntimeError("the inversion Backbone no longer uses BatchNorm2d: revisit replace_batchnorm")
         c1, c2, c3 = self.body.channels
@@ -83,14 +86,16 @@ class SoundEncoder(nn.Module):
         self.lateral2 = nn.Conv2d(c2, style, 1)
         self.lateral1 = nn.Conv2d(c1, style, 1)
         # Feature sizes depend on the (non-square) mel window: measure them once instead of re-deriving the strides.
-        deepest = [-(-n // 16) for n in (n_mels, window_frames)]   # stride 16, rounding up
+        deepest = [-(-n // 16) for n in (n_mels, window_frames)]  # stride 16, rounding up
         if params.norm == "instance" and deepest == [1, 1]:
-            raise ValueError(f"norm 'instance' needs deepest features larger than 1x1, but a {n_mels}x{window_frames} "
-                             f"mel window gives 1x1 (use norm 'group' or a window with a side > 16)")
+            raise ValueError(
+                f"norm 'instance' needs deepest features larger than 1x1, but a {n_mels}x{window_frames} "
+                f"mel window gives 1x1 (use norm 'group' or a window with a side > 16)"
+            )
         with torch.no_grad():
             sizes = [max(f.shape[-2:]) for f in self.body(torch.zeros(1, 1, n_mels, window_frames))]
         level = [2 if i < self.coarse_end else 1 if i < self.mid_end else 0 for i in range(num_ws)]
-        self.level = level   # index into (p1, p2, c3) per latent
+        self.level = level  # index into (p1, p2, c3) per latent
         heads = [GradualStyleBlock(style, w_dim, sizes[lv]) for lv in level]
         with torch.no_grad():
             for head in heads:
@@ -101,8 +106,10 @@ class SoundEncoder(nn.Module):
 
     def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if mel.ndim != 3 or tuple(mel.shape[1:]) != (self.n_mels, self.window_frames):
-            raise ValueError(f"mel has shape {list(mel.shape)}, expected [N, {self.n_mels}, {self.window_frames}] "
-                             f"(N windows of n_mels x window_frames)")
+            raise ValueError(
+                f"mel has shape {list(mel.shape)}, expected [N, {self.n_mels}, {self.window_frames}] "
+                f"(N windows of n_mels x window_frames)"
+            )
         c1, c2, c3 = self.body(mel.unsqueeze(1))
         c3 = self.top(c3)
         p2 = F.interpolate(c3, size=c2.shape[-2:], mode="bilinear", align_corners=True) + self.lateral2(c2)

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from ..classes import ClassTable
-from ..params_io import load_block
 from ..fsutil import sha256_file, write_json_atomic
+from ..params_io import load_block
 from .params import TrainVideoParams
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def _cached_array(path: Path, make: Any) -> np.ndarray:
     if path.is_file():
         return np.load(path, mmap_mode="r")
     for old in path.parent.glob(path.name.split("-")[0] + "-*.npy"):
-        old.unlink()   # made from other inputs: stale
+        old.unlink()  # made from other inputs: stale
     arr = make()
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, suffix=".tmp.npy") as tmp:
@@ -45,7 +45,7 @@ def audio_targets(tower: Any, mels: np.ndarray, batch: int = 256) -> np.ndarray:
     tower.eval()
     with torch.inference_mode():
         for i in range(0, len(flat), batch):
-            x = torch.from_numpy(np.asarray(flat[i:i + batch], np.float32))
+            x = torch.from_numpy(np.asarray(flat[i : i + batch], np.float32))
             out.append(torch.nn.functional.normalize(tower.encoder(x), dim=-1).numpy())
     return np.concatenate(out).reshape(n, f, -1).astype(np.float32)
 
@@ -61,13 +61,22 @@ def inverted_latents(inverter: Any, frames: np.ndarray, batch: int = 64) -> np.n
     out = []
     with torch.inference_mode():
         for i in range(0, len(flat), batch):
-            out.append(inverter(to_model_input(np.asarray(flat[i:i + batch]))).numpy())
+            out.append(inverter(to_model_input(np.asarray(flat[i : i + batch]))).numpy())
     return np.concatenate(out).reshape(n, f, *out[0].shape[1:]).astype(np.float32)
 
 
-def main(params_path: str, shards_dir: str, generator_dir: str, audio_dir: str, inversion_dir: str, out_dir: str,
-         ckpt_dir: str, metrics: str, plots_dir: str, classes_csv: str) -> dict[str, Any]:
-    import torch
+def main(
+    params_path: str,
+    shards_dir: str,
+    generator_dir: str,
+    audio_dir: str,
+    inversion_dir: str,
+    out_dir: str,
+    ckpt_dir: str,
+    metrics: str,
+    plots_dir: str,
+    classes_csv: str,
+) -> dict[str, Any]:
 
     from .. import models
     from ..frozen_clip import class_text_embeddings, load_clip
@@ -86,17 +95,22 @@ def main(params_path: str, shards_dir: str, generator_dir: str, audio_dir: str, 
     G = models.load(generator_dir)
     tower = models.load(audio_dir)
     table = ClassTable.read(classes_csv)
-    cache = build_cache(Path(shards_dir), ckpt / "cache", table.names, params.fps, G.img_resolution,
-                        params.window_seconds, tower.mel)
+    cache = build_cache(
+        Path(shards_dir), ckpt / "cache", table.names, params.fps, G.img_resolution, params.window_seconds, tower.mel
+    )
     names = cache.class_names
     train_rows = np.array([i for i, s in enumerate(cache.splits) if s == "train"])
     if len(train_rows) == 0:
         raise ValueError(f"train_video: no train-split clips in {shards_dir}")
     if cache.frames.shape[1] < params.frames:
-        raise ValueError(f"train_video: clips give {cache.frames.shape[1]} frames at {params.fps} fps but "
-                         f"frames: {params.frames} is asked; lower frames or raise fps")
-    shas = {"generator": sha256_file(Path(generator_dir) / "model.safetensors"),
-            "audio": sha256_file(Path(audio_dir) / "model.safetensors")}
+        raise ValueError(
+            f"train_video: clips give {cache.frames.shape[1]} frames at {params.fps} fps but "
+            f"frames: {params.frames} is asked; lower frames or raise fps"
+        )
+    shas = {
+        "generator": sha256_file(Path(generator_dir) / "model.safetensors"),
+        "audio": sha256_file(Path(audio_dir) / "model.safetensors"),
+    }
     key = hashlib.sha256((cache.key + json.dumps(shas, sort_keys=True)).encode()).hexdigest()[:16]
     targets = _cached_array(ckpt / f"targets-{key}.npy", lambda: audio_targets(tower.tower, cache.mels))
     clip = load_clip(tower.clip_spec)
@@ -107,44 +121,79 @@ def main(params_path: str, shards_dir: str, generator_dir: str, audio_dir: str, 
         shas["inversion"] = sha256_file(Path(inversion_dir) / "model.safetensors")
         ikey = hashlib.sha256((cache.key + shas["inversion"]).encode()).hexdigest()[:16]
         inverted = _cached_array(ckpt / f"inverted-{ikey}.npy", lambda: inverted_latents(inverter, cache.frames))
-    data = TrainingData(frames=cache.frames[train_rows], mels=cache.mels[train_rows],
-                        audio_targets=np.asarray(targets[train_rows]), labels=cache.labels[train_rows],
-                        text=text, inverted=None if inverter is None else np.asarray(inverted[train_rows]))
+    data = TrainingData(
+        frames=cache.frames[train_rows],
+        mels=cache.mels[train_rows],
+        audio_targets=np.asarray(targets[train_rows]),
+        labels=cache.labels[train_rows],
+        text=text,
+        inverted=None if inverter is None else np.asarray(inverted[train_rows]),
+    )
     trainer = VideoTrainer(params, G, clip, data, device)
-    fingerprint = code_fingerprint(params.model_dump_json(exclude={"checkpoint_every", "device", "eval"}),
-                                   code_files("sound2video.video.stage"), cache.key, json.dumps(shas, sort_keys=True))
-    log.info("train_video: %d train clips x %d frames at %g fps, %dpx, T=%d, batch %d, %d steps on %s",
-             len(train_rows), cache.frames.shape[1], params.fps, G.img_resolution, params.frames,
-             params.batch_size, params.steps, device)
+    fingerprint = code_fingerprint(
+        params.model_dump_json(exclude={"checkpoint_every", "device", "eval"}),
+        code_files("sound2video.video.stage"),
+        cache.key,
+        json.dumps(shas, sort_keys=True),
+    )
+    log.info(
+        "train_video: %d train clips x %d frames at %g fps, %dpx, T=%d, batch %d, %d steps on %s",
+        len(train_rows),
+        cache.frames.shape[1],
+        params.fps,
+        G.img_resolution,
+        params.frames,
+        params.batch_size,
+        params.steps,
+        device,
+    )
     plots = Path(plots_dir)
     state = train(trainer, ckpt, fingerprint, log_csv=plots / "train_log.csv")
     train_seconds = time.monotonic() - started
 
     latents = state.ema["latents"]
     assert isinstance(latents, SoundToLatents)
-    generator = VideoGenerator(latents.cpu().eval(), G.cpu(), inverter, tower.mel, params.fps,
-                               params.window_seconds, params.start.psi)
+    generator = VideoGenerator(
+        latents.cpu().eval(), G.cpu(), inverter, tower.mel, params.fps, params.window_seconds, params.start.psi
+    )
     clip.model.cpu()
     result = evaluate(generator, cache, targets, text, clip.embed_images, params)
     sample_sheet(generator, cache, params, plots / "samples.png")
     last = state.history[-1] if state.history else {}
-    result |= {"steps": params.steps, "seconds": round(time.monotonic() - started, 1),
-               "train_seconds": round(train_seconds, 1), "train_clips": int(len(train_rows)),
-               "final_losses": {k: v for k, v in last.items() if k not in ("step", "lr")},
-               "models": shas}
+    result |= {
+        "steps": params.steps,
+        "seconds": round(time.monotonic() - started, 1),
+        "train_seconds": round(train_seconds, 1),
+        "train_clips": int(len(train_rows)),
+        "final_losses": {k: v for k, v in last.items() if k not in ("step", "lr")},
+        "models": shas,
+    }
     if tower.config.get("clip_random_init_seed") is not None or G_is_random(generator_dir):
-        result["offline_profile"] = ("random-init generator / tiny random CLIP: the CLIP figures check the pipeline; "
-                                     "the judge figures say whether videos carry their sound's class")
-    save_video_model(generator, Path(out_dir), {
-        "generator": {"path": str(generator_dir), "sha256": shas["generator"]},
-        "audio": {"path": str(audio_dir), "sha256": shas["audio"]},
-        "inversion": None if inverter is None else {"path": str(inversion_dir), "sha256": shas["inversion"]},
-        "classes": names, "params": json.loads(params.model_dump_json()),
-        "metrics": {k: result[k] for k in ("judge_accuracy", "clip_av", "clip_at") if k in result}})
+        result["offline_profile"] = (
+            "random-init generator / tiny random CLIP: the CLIP figures check the pipeline; "
+            "the judge figures say whether videos carry their sound's class"
+        )
+    save_video_model(
+        generator,
+        Path(out_dir),
+        {
+            "generator": {"path": str(generator_dir), "sha256": shas["generator"]},
+            "audio": {"path": str(audio_dir), "sha256": shas["audio"]},
+            "inversion": None if inverter is None else {"path": str(inversion_dir), "sha256": shas["inversion"]},
+            "classes": names,
+            "params": json.loads(params.model_dump_json()),
+            "metrics": {k: result[k] for k in ("judge_accuracy", "clip_av", "clip_at") if k in result},
+        },
+    )
     write_json_atomic(metrics, result)
-    log.info("train_video: judge accuracy %.2f (zero audio %.2f, chance %.2f), switch %.2f, %.1f s",
-             result["judge_accuracy"], result["judge_accuracy_zero_audio"], 1 / len(names),
-             result["switch_accuracy"], result["seconds"])
+    log.info(
+        "train_video: judge accuracy %.2f (zero audio %.2f, chance %.2f), switch %.2f, %.1f s",
+        result["judge_accuracy"],
+        result["judge_accuracy_zero_audio"],
+        1 / len(names),
+        result["switch_accuracy"],
+        result["seconds"],
+    )
     return result
 
 

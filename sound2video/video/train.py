@@ -23,8 +23,14 @@ import numpy as np
 import torch
 
 from ..training import TrainState, batch_indices, optimize, train_loop
-from .discriminators import (ImageDiscriminator, VideoDiscriminator, discriminator_loss, generator_adv_loss,
-                             maybe_time_reverse, r1_penalty)
+from .discriminators import (
+    ImageDiscriminator,
+    VideoDiscriminator,
+    discriminator_loss,
+    generator_adv_loss,
+    maybe_time_reverse,
+    r1_penalty,
+)
 from .generator import SoundToLatents
 from .losses import clip_cosine_loss, latent_supervision, temporal_consistency
 from .params import TrainVideoParams
@@ -37,16 +43,17 @@ LOG_FIELDS = ["step", "loss_g", "clip_av", "clip_at", "consistency", "latent", "
 class TrainingData:
     """What a step reads, all indexed by training clip (rows of the cache's train split)."""
 
-    frames: np.ndarray          # uint8 [N, F, R, R, 3] (memory map)
-    mels: np.ndarray            # float16 [N, F, n_mels, W] (memory map)
-    audio_targets: np.ndarray   # float32 [N, F, D]: the audio tower's embedding of each frame's window
-    labels: np.ndarray          # int64 [N]
-    text: np.ndarray            # float32 [classes, D]: the class prompts' CLIP text embeddings
+    frames: np.ndarray  # uint8 [N, F, R, R, 3] (memory map)
+    mels: np.ndarray  # float16 [N, F, n_mels, W] (memory map)
+    audio_targets: np.ndarray  # float32 [N, F, D]: the audio tower's embedding of each frame's window
+    labels: np.ndarray  # int64 [N]
+    text: np.ndarray  # float32 [classes, D]: the class prompts' CLIP text embeddings
     inverted: np.ndarray | None  # float32 [N, F, num_ws, w_dim]: inversion of each real frame (or None)
 
 
-def build_networks(params: TrainVideoParams, G: Any, n_mels: int, window_frames: int
-                   ) -> tuple[SoundToLatents, ImageDiscriminator, VideoDiscriminator]:
+def build_networks(
+    params: TrainVideoParams, G: Any, n_mels: int, window_frames: int
+) -> tuple[SoundToLatents, ImageDiscriminator, VideoDiscriminator]:
     latents = SoundToLatents(params.encoder, params.recurrent, G.num_ws, G.w_dim, n_mels, window_frames)
     d_image = ImageDiscriminator(params.discriminator.image)
     d_video = VideoDiscriminator(params.discriminator.video)
@@ -63,10 +70,14 @@ class VideoTrainer:
         latents, d_image, d_video = build_networks(params, G, n_mels, window_frames)
         self.G = G.to(device).eval().requires_grad_(False)
         clip.model.to(device)
-        self.clip_image = clip.embed_images   # frozen CLIP, differentiable preprocessing (sound2video.frozen_clip)
+        self.clip_image = clip.embed_images  # frozen CLIP, differentiable preprocessing (sound2video.frozen_clip)
         self.text = torch.from_numpy(data.text).to(device)
         betas = (params.betas[0], params.betas[1])
-        modules: dict[str, torch.nn.Module] = {"latents": latents.to(device), "d_image": d_image.to(device), "d_video": d_video.to(device)}
+        modules: dict[str, torch.nn.Module] = {
+            "latents": latents.to(device),
+            "d_image": d_image.to(device),
+            "d_video": d_video.to(device),
+        }
         optimizers: dict[str, torch.optim.Optimizer] = {
             "g": torch.optim.Adam(latents.parameters(), lr=params.lr, betas=betas, weight_decay=params.weight_decay),
             "d": torch.optim.Adam([*d_image.parameters(), *d_video.parameters()], lr=params.d_lr, betas=betas),
@@ -85,16 +96,19 @@ class VideoTrainer:
         gen = torch.Generator().manual_seed(p.seed * 7_919 + step)
         offsets = torch.randint(0, total - p.frames + 1, (len(idx),), generator=gen).numpy()
         take = [(int(i), int(o)) for i, o in zip(idx, offsets)]
-        frames = np.stack([d.frames[i, o:o + p.frames] for i, o in take])
-        mels = np.stack([d.mels[i, o:o + p.frames] for i, o in take]).astype(np.float32)
-        targets = np.stack([d.audio_targets[i, o:o + p.frames] for i, o in take])
+        frames = np.stack([d.frames[i, o : o + p.frames] for i, o in take])
+        mels = np.stack([d.mels[i, o : o + p.frames] for i, o in take]).astype(np.float32)
+        targets = np.stack([d.audio_targets[i, o : o + p.frames] for i, o in take])
         real = torch.from_numpy(frames).to(dev).permute(0, 1, 4, 2, 3).float() / 127.5 - 1
-        out = {"real": real, "mels": torch.from_numpy(mels).to(dev),
-               "targets": torch.from_numpy(targets).to(dev),
-               "labels": torch.from_numpy(d.labels[idx]).to(dev),
-               "noise": torch.randn(len(idx), p.frames, p.recurrent.noise_dim, generator=gen).to(dev)}
+        out = {
+            "real": real,
+            "mels": torch.from_numpy(mels).to(dev),
+            "targets": torch.from_numpy(targets).to(dev),
+            "labels": torch.from_numpy(d.labels[idx]).to(dev),
+            "noise": torch.randn(len(idx), p.frames, p.recurrent.noise_dim, generator=gen).to(dev),
+        }
         if d.inverted is not None:
-            out["inverted"] = torch.from_numpy(np.stack([d.inverted[i, o:o + p.frames] for i, o in take])).to(dev)
+            out["inverted"] = torch.from_numpy(np.stack([d.inverted[i, o : o + p.frames] for i, o in take])).to(dev)
         if p.start.kind == "inversion":
             out["w_start"] = out["inverted"][:, 0]
         else:
@@ -133,11 +147,14 @@ class VideoTrainer:
     def g_phase(self, b: dict[str, torch.Tensor], ws: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
         p, w, s = self.p, self.p.loss, self.state
         frames = fake.flatten(0, 1)
-        emb = self.clip_image(frames)                                   # [B*T, D], L2-normalised
+        emb = self.clip_image(frames)  # [B*T, D], L2-normalised
         targets = torch.nn.functional.normalize(b["targets"].flatten(0, 1), dim=-1)
         text = self.text[b["labels"]].repeat_interleave(p.frames, 0)
-        parts = {"clip_av": clip_cosine_loss(emb, targets), "clip_at": clip_cosine_loss(emb, text),
-                 "consistency": temporal_consistency(ws)}
+        parts = {
+            "clip_av": clip_cosine_loss(emb, targets),
+            "clip_at": clip_cosine_loss(emb, text),
+            "consistency": temporal_consistency(ws),
+        }
         if w.latent > 0:
             parts["latent"] = latent_supervision(ws, b["inverted"])
         if self.adversarial:
@@ -147,8 +164,13 @@ class VideoTrainer:
             if w.adv_video > 0:
                 adv = adv + w.adv_video * generator_adv_loss(p.discriminator.loss, s.modules["d_video"](fake))
             parts["adv_g"] = adv
-        weights = {"clip_av": w.clip_av, "clip_at": w.clip_at, "consistency": w.consistency, "latent": w.latent,
-                   "adv_g": 1.0}
+        weights = {
+            "clip_av": w.clip_av,
+            "clip_at": w.clip_at,
+            "consistency": w.consistency,
+            "latent": w.latent,
+            "adv_g": 1.0,
+        }
         total = torch.stack([weights[k] * v for k, v in parts.items()]).sum()
         optimize(s.optimizers["g"], total, p.grad_clip)
         return {"loss_g": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
@@ -184,9 +206,20 @@ class VideoTrainer:
         return out
 
 
-def train(trainer: VideoTrainer, ckpt_dir: Path, fingerprint: str, log_csv: Path | None = None,
-          stop_after: int | None = None) -> TrainState:
+def train(
+    trainer: VideoTrainer, ckpt_dir: Path, fingerprint: str, log_csv: Path | None = None, stop_after: int | None = None
+) -> TrainState:
     """Train (or resume) to ``params.steps``; ``stop_after`` ends early (tests use it to simulate a kill)."""
-    return train_loop("train_video", trainer.p, trainer.state, trainer.step, ckpt_dir / "checkpoint.pt",
-                      fingerprint, log_fields=LOG_FIELDS, log_csv=log_csv, ema_decay=trainer.p.ema_decay,
-                      stop_after=stop_after, device=trainer.device)
+    return train_loop(
+        "train_video",
+        trainer.p,
+        trainer.state,
+        trainer.step,
+        ckpt_dir / "checkpoint.pt",
+        fingerprint,
+        log_fields=LOG_FIELDS,
+        log_csv=log_csv,
+        ema_decay=trainer.p.ema_decay,
+        stop_after=stop_after,
+        device=trainer.device,
+    )

@@ -15,8 +15,18 @@ import numpy as np
 
 # Reproducible bytes: no encoder/muxer version strings or creation times in the container, no metadata copied
 # from the sound file, and a single-threaded x264 and filter graph (so the output does not depend on the cores).
-BITEXACT_ARGS = ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact",
-                 "-flags:a", "+bitexact"]
+BITEXACT_ARGS = [
+    "-map_metadata",
+    "-1",
+    "-map_chapters",
+    "-1",
+    "-fflags",
+    "+bitexact",
+    "-flags:v",
+    "+bitexact",
+    "-flags:a",
+    "+bitexact",
+]
 AAC_BITRATE = "160k"
 # The sound is encoded at 48 kHz whatever its own rate: AAC pads the stream's end up to a whole 1024-sample frame,
 # and mp4 keeps that padding, so at 48 kHz the muxed sound outlasts the input by under 21.3 ms (less than one
@@ -55,15 +65,26 @@ class VideoWriter:
     ffmpeg succeeds; on any failure it is removed and the error carries ffmpeg's stderr tail.
     """
 
-    def __init__(self, out: Path, fps: float, width: int, height: int, audio_path: Path | None = None,
-                 size: int | None = None, crf: int = 18, preset: str = "medium") -> None:
+    def __init__(
+        self,
+        out: Path,
+        fps: float,
+        width: int,
+        height: int,
+        audio_path: Path | None = None,
+        size: int | None = None,
+        crf: int = 18,
+        preset: str = "medium",
+    ) -> None:
         self.out = Path(out)
         self.fps, self.width, self.height = float(fps), int(width), int(height)
         self.audio_path = None if audio_path is None else Path(audio_path)
         self.size = output_size(self.width, self.height, size)
         if self.size[0] % 2 or self.size[1] % 2:
-            raise ValueError(f"{self.out}: H.264 yuv420p needs even frame sides, got {self.size[0]}x{self.size[1]} "
-                             "(pass an even size)")
+            raise ValueError(
+                f"{self.out}: H.264 yuv420p needs even frame sides, got {self.size[0]}x{self.size[1]} "
+                "(pass an even size)"
+            )
         self.crf, self.preset = int(crf), preset
         self.frames_written = 0
         self._proc: subprocess.Popen[bytes] | None = None
@@ -74,23 +95,64 @@ class VideoWriter:
     def command(self, tmp: Path) -> list[str]:
         """The ffmpeg argv (a list: never run through a shell)."""
         fr = rate(self.fps)
-        cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-filter_threads", "1",
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}",
-               "-framerate", f"{fr.numerator}/{fr.denominator}", "-i", "pipe:0"]
+        cmd = [
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-filter_threads",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{self.width}x{self.height}",
+            "-framerate",
+            f"{fr.numerator}/{fr.denominator}",
+            "-i",
+            "pipe:0",
+        ]
         if self.audio_path is not None:
             cmd += ["-i", str(self.audio_path)]
         vf = []
         if self.size != (self.width, self.height):
             vf.append(f"scale={self.size[0]}:{self.size[1]}:flags=lanczos+accurate_rnd+full_chroma_int")
         vf.append("format=yuv420p")
-        cmd += ["-map", "0:v:0", "-vf", ",".join(vf), "-c:v", "libx264", "-preset", self.preset,
-                "-crf", str(self.crf), "-threads:v", "1", "-pix_fmt", "yuv420p"]
+        cmd += [
+            "-map",
+            "0:v:0",
+            "-vf",
+            ",".join(vf),
+            "-c:v",
+            "libx264",
+            "-preset",
+            self.preset,
+            "-crf",
+            str(self.crf),
+            "-threads:v",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+        ]
         if self.audio_path is not None:
-            cmd += ["-map", "1:a:0", "-af", "asetpts=N/SR/TB", "-ar", str(AAC_SAMPLE_RATE), "-c:a", "aac",
-                    "-b:a", AAC_BITRATE]
+            cmd += [
+                "-map",
+                "1:a:0",
+                "-af",
+                "asetpts=N/SR/TB",
+                "-ar",
+                str(AAC_SAMPLE_RATE),
+                "-c:a",
+                "aac",
+                "-b:a",
+                AAC_BITRATE,
+            ]
         return cmd + BITEXACT_ARGS + ["-movflags", "+faststart", "-f", "mp4", str(tmp)]
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         if self.out.is_dir():
             raise VideoWriterError(f"{self.out}: is a folder, not a file name")
         self.out.parent.mkdir(parents=True, exist_ok=True)
@@ -98,8 +160,9 @@ class VideoWriter:
         os.close(fd)
         self._tmp = Path(tmp)
         try:
-            self._proc = subprocess.Popen(self.command(self._tmp), stdin=subprocess.PIPE,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self._proc = subprocess.Popen(
+                self.command(self._tmp), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
         except BaseException:
             self._tmp.unlink(missing_ok=True)
             raise
@@ -125,15 +188,18 @@ class VideoWriter:
             raise VideoWriterError(f"{self.out}: write() outside the writer's `with` block")
         frames = np.asarray(frames)
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[1:] != (self.height, self.width, 3):
-            raise VideoWriterError(f"{self.out}: frames must be uint8 [n, {self.height}, {self.width}, 3], got "
-                                   f"{frames.dtype} {list(frames.shape)}")
+            raise VideoWriterError(
+                f"{self.out}: frames must be uint8 [n, {self.height}, {self.width}, 3], got "
+                f"{frames.dtype} {list(frames.shape)}"
+            )
         try:
             self._proc.stdin.write(np.ascontiguousarray(frames).tobytes())
         except (BrokenPipeError, OSError):
             self._proc.wait()
             self._join()
-            raise VideoWriterError(f"{self.out}: ffmpeg stopped reading frames (exit {self._proc.returncode}): "
-                                   f"{self._tail()}") from None
+            raise VideoWriterError(
+                f"{self.out}: ffmpeg stopped reading frames (exit {self._proc.returncode}): {self._tail()}"
+            ) from None
         self.frames_written += len(frames)
 
     def _join(self) -> None:
@@ -160,8 +226,9 @@ class VideoWriter:
             self._proc.wait()
         self._join()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if exc_type is None:
                 self._finish()

@@ -22,12 +22,19 @@ FORMAT, FORMAT_VERSION = "stylegan3", 1
 
 def save_generator(G: Any, out_dir: str | Path, source: dict[str, Any] | None = None) -> Path:
     """Write ``G`` in our format (atomically, file by file) and return the directory."""
-    return write_model_folder(out_dir, FORMAT, FORMAT_VERSION, {"generator": G.config.to_dict(),
-                                                               "source": source or {}}, G.state_dict())
+    return write_model_folder(
+        out_dir, FORMAT, FORMAT_VERSION, {"generator": G.config.to_dict(), "source": source or {}}, G.state_dict()
+    )
 
 
-def load_generator(spec: str | Path, sha256: str | None = None, key: str = "G_ema", device: str = "cpu",
-                   cache_dir: str | Path | None = None, frozen: bool = True) -> Any:
+def load_generator(
+    spec: str | Path,
+    sha256: str | None = None,
+    key: str = "G_ema",
+    device: str = "cpu",
+    cache_dir: str | Path | None = None,
+    frozen: bool = True,
+) -> Any:
     """A ``Generator`` from an official pickle (``key``, default ``G_ema``) or our format, by path or URL.
 
     ``sha256`` checks the file (for our directory format: its ``model.safetensors``). With ``frozen`` the
@@ -89,18 +96,23 @@ def build(config: GeneratorConfig, state: dict[str, Any], where: str, check_filt
     missing = sorted(set(ours) - set(state))
     extra = sorted(set(state) - set(ours))
     if missing or extra:
-        raise NetworkFormatError(f"{where}: weights do not match the architecture; missing {missing[:8]}"
-                                 f"{'...' if len(missing) > 8 else ''}, unexpected {extra[:8]}"
-                                 f"{'...' if len(extra) > 8 else ''}")
+        raise NetworkFormatError(
+            f"{where}: weights do not match the architecture; missing {missing[:8]}"
+            f"{'...' if len(missing) > 8 else ''}, unexpected {extra[:8]}"
+            f"{'...' if len(extra) > 8 else ''}"
+        )
     for k, v in state.items():
         if tuple(v.shape) != tuple(ours[k].shape):
-            raise NetworkFormatError(f"{where}: {k} has shape {list(v.shape)}, the architecture needs "
-                                     f"{list(ours[k].shape)}")
+            raise NetworkFormatError(
+                f"{where}: {k} has shape {list(v.shape)}, the architecture needs {list(ours[k].shape)}"
+            )
         if check_filters and k.endswith("_filter"):
             designed = ours[k].double().numpy()
             if not np.allclose(v.double().numpy(), designed, rtol=1e-4, atol=1e-6):
                 layer = k.rsplit(".", 1)[0]
-                raise NetworkFormatError(f"{where}: {layer}: the stored {k.rsplit('.', 1)[1]} differs from the one "
-                                         f"the schedule formulas design for this config")
+                raise NetworkFormatError(
+                    f"{where}: {layer}: the stored {k.rsplit('.', 1)[1]} differs from the one "
+                    f"the schedule formulas design for this config"
+                )
     G.load_state_dict({k: torch.as_tensor(v).to(ours[k].dtype) for k, v in state.items()})
     return G

@@ -15,8 +15,9 @@ from ...metrics.image import to_uint8
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    sg = sub.add_parser("stylegan3", help="StyleGAN3 generators: convert official pickles, inspect, sample"
-                        ).add_subparsers(dest="sub", required=True)
+    sg = sub.add_parser(
+        "stylegan3", help="StyleGAN3 generators: convert official pickles, inspect, sample"
+    ).add_subparsers(dest="sub", required=True)
 
     cv = sg.add_parser("convert", help="official network pickle -> our format (safetensors + JSON), no code run")
     cv.add_argument("src", metavar="IN.pkl", help="official pickle, path or URL")
@@ -35,8 +36,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sm = sg.add_parser("sample", help="render a grid of images for some seeds")
     sm.add_argument("--network", required=True, help="official pickle or our format, path or URL")
     sm.add_argument("--sha256")
-    sm.add_argument("--seeds", default="0-7", help="e.g. 0-7 or 1,5,9 (z from numpy RandomState(seed), as "
-                    "the official gen_images.py)")
+    sm.add_argument(
+        "--seeds",
+        default="0-7",
+        help="e.g. 0-7 or 1,5,9 (z from numpy RandomState(seed), as the official gen_images.py)",
+    )
     sm.add_argument("--psi", type=float, default=1.0, help="truncation psi (default 1: none)")
     sm.add_argument("--cutoff", type=int, default=None, help="truncate only the first N ws")
     sm.add_argument("--class", dest="class_idx", type=int, default=None, help="class index (conditional nets)")
@@ -75,7 +79,7 @@ def image_grid(images: np.ndarray) -> np.ndarray:
     grid = np.zeros((rows * h, cols * w, c), dtype=np.uint8)
     for i, img in enumerate(images):
         r, q = divmod(i, cols)
-        grid[r * h:(r + 1) * h, q * w:(q + 1) * w] = img
+        grid[r * h : (r + 1) * h, q * w : (q + 1) * w] = img
     return grid
 
 
@@ -83,21 +87,46 @@ def layer_table(G: Any) -> list[dict[str, Any]]:
     rows = []
     for layer in G.synthesis.layers():
         s = layer.spec
-        rows.append({"name": s.name, "in_channels": s.in_channels, "out_channels": s.out_channels,
-                     "in_size": s.in_size, "out_size": s.out_size, "in_rate": s.in_sampling_rate,
-                     "out_rate": s.out_sampling_rate, "up": s.up_factor, "down": s.down_factor, "up_taps": s.up_taps,
-                     "down_taps": s.down_taps, "cutoff": round(s.out_cutoff, 3), "half_width": round(s.out_half_width, 3),
-                     "padding": list(s.padding), "radial": s.down_radial, "gflop": round(s.conv_flops / 1e9, 2)})
+        rows.append(
+            {
+                "name": s.name,
+                "in_channels": s.in_channels,
+                "out_channels": s.out_channels,
+                "in_size": s.in_size,
+                "out_size": s.out_size,
+                "in_rate": s.in_sampling_rate,
+                "out_rate": s.out_sampling_rate,
+                "up": s.up_factor,
+                "down": s.down_factor,
+                "up_taps": s.up_taps,
+                "down_taps": s.down_taps,
+                "cutoff": round(s.out_cutoff, 3),
+                "half_width": round(s.out_half_width, 3),
+                "padding": list(s.padding),
+                "radial": s.down_radial,
+                "gflop": round(s.conv_flops / 1e9, 2),
+            }
+        )
     return rows
 
 
 def describe(G: Any) -> dict[str, Any]:
     inp = G.synthesis.input
-    return {"config": G.config.to_dict(), "num_ws": G.num_ws, "parameters": G.param_count(),
-            "tensors": len(G.state_dict()), "conv_gflop_per_image": round(sum(r["gflop"] for r in layer_table(G)), 1),
-            "input": {"channels": inp.channels, "size": inp.size, "sampling_rate": inp.sampling_rate,
-                      "bandwidth": inp.bandwidth},
-            "layers": layer_table(G), "source": getattr(G, "source", {})}
+    return {
+        "config": G.config.to_dict(),
+        "num_ws": G.num_ws,
+        "parameters": G.param_count(),
+        "tensors": len(G.state_dict()),
+        "conv_gflop_per_image": round(sum(r["gflop"] for r in layer_table(G)), 1),
+        "input": {
+            "channels": inp.channels,
+            "size": inp.size,
+            "sampling_rate": inp.sampling_rate,
+            "bandwidth": inp.bandwidth,
+        },
+        "layers": layer_table(G),
+        "source": getattr(G, "source", {}),
+    }
 
 
 def run_info(a: argparse.Namespace) -> None:
@@ -108,23 +137,33 @@ def run_info(a: argparse.Namespace) -> None:
         print(json.dumps(d, indent=2))
         return
     cfg = d["config"]
-    print(f"{a.path}: StyleGAN3 {'R' if cfg['use_radial_filters'] else 'T'}-like, {cfg['img_resolution']}px, "
-          f"z_dim {cfg['z_dim']}, w_dim {cfg['w_dim']}, c_dim {cfg['c_dim']}, num_ws {d['num_ws']}, "
-          f"channel_base {cfg['channel_base']}, channel_max {cfg['channel_max']}, conv_kernel {cfg['conv_kernel']}, "
-          f"mapping layers {cfg['mapping']['num_layers']}")
-    print(f"parameters: {d['parameters']:,} in {d['tensors']} tensors; convolutions {d['conv_gflop_per_image']} "
-          f"GFLOP per image")
+    print(
+        f"{a.path}: StyleGAN3 {'R' if cfg['use_radial_filters'] else 'T'}-like, {cfg['img_resolution']}px, "
+        f"z_dim {cfg['z_dim']}, w_dim {cfg['w_dim']}, c_dim {cfg['c_dim']}, num_ws {d['num_ws']}, "
+        f"channel_base {cfg['channel_base']}, channel_max {cfg['channel_max']}, conv_kernel {cfg['conv_kernel']}, "
+        f"mapping layers {cfg['mapping']['num_layers']}"
+    )
+    print(
+        f"parameters: {d['parameters']:,} in {d['tensors']} tensors; convolutions {d['conv_gflop_per_image']} "
+        f"GFLOP per image"
+    )
     i = d["input"]
-    print(f"input: {i['channels']} channels, {i['size']}x{i['size']}, rate {i['sampling_rate']:g}, "
-          f"bandwidth {i['bandwidth']:g}")
-    head = f"{'layer':<14}{'ch in>out':>11}{'size in>out':>13}{'rate':>10}{'up/down':>9}{'taps':>7}{'cutoff':>9}" \
-           f"{'half-w':>9}{'padding':>20}{'radial':>8}{'GFLOP':>8}"
+    print(
+        f"input: {i['channels']} channels, {i['size']}x{i['size']}, rate {i['sampling_rate']:g}, "
+        f"bandwidth {i['bandwidth']:g}"
+    )
+    head = (
+        f"{'layer':<14}{'ch in>out':>11}{'size in>out':>13}{'rate':>10}{'up/down':>9}{'taps':>7}{'cutoff':>9}"
+        f"{'half-w':>9}{'padding':>20}{'radial':>8}{'GFLOP':>8}"
+    )
     print(head)
     for r in d["layers"]:
-        print(f"{r['name']:<14}{r['in_channels']:>5}>{r['out_channels']:<5}{r['in_size']:>6}>{r['out_size']:<6}"
-              f"{r['in_rate']:>4}>{r['out_rate']:<5}{r['up']:>4}/{r['down']:<4}{r['up_taps']:>3}/{r['down_taps']:<3}"
-              f"{r['cutoff']:>9.3f}{r['half_width']:>9.3f}{str(r['padding']):>20}{str(r['radial']):>8}"
-              f"{r['gflop']:>8.2f}")
+        print(
+            f"{r['name']:<14}{r['in_channels']:>5}>{r['out_channels']:<5}{r['in_size']:>6}>{r['out_size']:<6}"
+            f"{r['in_rate']:>4}>{r['out_rate']:<5}{r['up']:>4}/{r['down']:<4}{r['up_taps']:>3}/{r['down_taps']:<3}"
+            f"{r['cutoff']:>9.3f}{r['half_width']:>9.3f}{str(r['padding']):>20}{str(r['radial']):>8}"
+            f"{r['gflop']:>8.2f}"
+        )
 
 
 def run_convert(a: argparse.Namespace) -> None:
@@ -171,7 +210,7 @@ def run_sample(a: argparse.Namespace) -> None:
 
     with torch.inference_mode():
         for i in tqdm(range(0, len(seeds), a.batch_size), desc="sample", unit="batch"):
-            z = z_all[i:i + a.batch_size]
+            z = z_all[i : i + a.batch_size]
             c = None
             if G.c_dim:
                 c = torch.zeros([len(z), G.c_dim], device=a.device)
@@ -184,5 +223,6 @@ def run_sample(a: argparse.Namespace) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out, suffix=".tmp.png") as tmp:
         Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(tmp, format="PNG")
-    print(f"{out}: {len(seeds)} images ({', '.join(map(str, seeds[:8]))}{'...' if len(seeds) > 8 else ''}), "
-          f"psi {a.psi}")
+    print(
+        f"{out}: {len(seeds)} images ({', '.join(map(str, seeds[:8]))}{'...' if len(seeds) > 8 else ''}), psi {a.psi}"
+    )

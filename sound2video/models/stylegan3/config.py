@@ -13,9 +13,9 @@ class StyleGAN3ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class MappingConfig:
-    num_layers: int = 2          # 2 for StyleGAN3 (8 for StyleGAN2)
+    num_layers: int = 2  # 2 for StyleGAN3 (8 for StyleGAN2)
     lr_multiplier: float = 0.01
-    w_avg_beta: float = 0.998    # training only
+    w_avg_beta: float = 0.998  # training only
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,11 @@ class GeneratorConfig:
     num_layers: int = 14
     num_critical: int = 2
     first_cutoff: float = 2.0
-    first_stopband: float = 2 ** 2.1
-    last_stopband_rel: float = 2 ** 0.3
+    first_stopband: float = 2**2.1
+    last_stopband_rel: float = 2**0.3
     margin_size: int = 10
     output_scale: float = 0.25
-    num_fp16_res: int = 4        # recorded only: this implementation never switches to fp16 by itself
+    num_fp16_res: int = 4  # recorded only: this implementation never switches to fp16 by itself
     # SynthesisLayer
     conv_kernel: int = 3
     filter_size: int = 6
@@ -51,8 +51,17 @@ class GeneratorConfig:
         res = self.img_resolution
         if res < 4 or res & (res - 1):
             raise StyleGAN3ConfigError(f"img_resolution must be a power of two >= 4 (got {res})")
-        for name in ("z_dim", "w_dim", "img_channels", "channel_base", "channel_max", "num_layers", "conv_kernel",
-                     "filter_size", "lrelu_upsampling"):
+        for name in (
+            "z_dim",
+            "w_dim",
+            "img_channels",
+            "channel_base",
+            "channel_max",
+            "num_layers",
+            "conv_kernel",
+            "filter_size",
+            "lrelu_upsampling",
+        ):
             if int(getattr(self, name)) < 1:
                 raise StyleGAN3ConfigError(f"{name} must be >= 1 (got {getattr(self, name)})")
         if self.c_dim < 0:
@@ -70,7 +79,7 @@ class GeneratorConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "GeneratorConfig":
+    def from_dict(cls, raw: dict[str, Any]) -> GeneratorConfig:
         """Build from our JSON form (``to_dict``)."""
         raw = dict(raw)
         mapping = MappingConfig(**raw.pop("mapping", {}))
@@ -78,7 +87,7 @@ class GeneratorConfig:
         return cls(mapping=mapping, **raw)
 
     @classmethod
-    def from_official_kwargs(cls, kwargs: dict[str, Any]) -> "GeneratorConfig":
+    def from_official_kwargs(cls, kwargs: dict[str, Any]) -> GeneratorConfig:
         """Build from an official pickle's ``Generator._init_kwargs`` (``mapping_kwargs`` plus synthesis kwargs)."""
         raw = {k: _plain(v) for k, v in dict(kwargs).items()}
         raw.pop("class_name", None)
@@ -91,7 +100,7 @@ class GeneratorConfig:
         return cls(mapping=MappingConfig(**mapping_raw), **raw)
 
     @classmethod
-    def preset(cls, name: str, img_resolution: int = 256, **overrides: Any) -> "GeneratorConfig":
+    def preset(cls, name: str, img_resolution: int = 256, **overrides: Any) -> GeneratorConfig:
         """train.py's ``--cfg stylegan3-t`` or ``stylegan3-r`` at the given resolution.
 
         R doubles channel_base and channel_max (65536 / 1024 by default) and uses 1x1 convolutions and radial
@@ -118,4 +127,6 @@ def _plain(value: Any) -> Any:
 def _reject_unknown(raw: dict[str, Any], known: set[str], what: str) -> None:
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise StyleGAN3ConfigError(f"{what}: unsupported key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise StyleGAN3ConfigError(
+            f"{what}: unsupported key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )

@@ -10,7 +10,8 @@ Every layer's hyperparameters come from ``schedule.synthesis_schedule`` and are 
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,8 +28,15 @@ IMPLS = ("fast", "reference")
 class FullyConnectedLayer(nn.Module):
     """Equalised-learning-rate linear layer: ``y = x (W lr/sqrt(in))^T + b lr``, then optional lrelu x sqrt(2)."""
 
-    def __init__(self, in_features: int, out_features: int, activation: str = "linear", lr_multiplier: float = 1.0,
-                 weight_init: float = 1.0, bias_init: float | Sequence[float] = 0.0) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        activation: str = "linear",
+        lr_multiplier: float = 1.0,
+        weight_init: float = 1.0,
+        bias_init: float | Sequence[float] = 0.0,
+    ) -> None:
         super().__init__()
         self.in_features, self.out_features, self.activation = in_features, out_features, activation
         self.weight = nn.Parameter(torch.randn([out_features, in_features]) * (weight_init / lr_multiplier))
@@ -57,8 +65,16 @@ def _normalize_2nd_moment(x: torch.Tensor) -> torch.Tensor:
 class MappingNetwork(nn.Module):
     """z (and class c) -> w, broadcast to ``num_ws`` copies, with truncation towards ``w_avg``."""
 
-    def __init__(self, z_dim: int, c_dim: int, w_dim: int, num_ws: int, num_layers: int = 2,
-                 lr_multiplier: float = 0.01, w_avg_beta: float = 0.998) -> None:
+    def __init__(
+        self,
+        z_dim: int,
+        c_dim: int,
+        w_dim: int,
+        num_ws: int,
+        num_layers: int = 2,
+        lr_multiplier: float = 0.01,
+        w_avg_beta: float = 0.998,
+    ) -> None:
         super().__init__()
         self.z_dim, self.c_dim, self.w_dim, self.num_ws, self.num_layers = z_dim, c_dim, w_dim, num_ws, num_layers
         self.w_avg_beta = w_avg_beta
@@ -68,8 +84,14 @@ class MappingNetwork(nn.Module):
             setattr(self, f"fc{idx}", FullyConnectedLayer(fin, fout, activation="lrelu", lr_multiplier=lr_multiplier))
         self.register_buffer("w_avg", torch.zeros([w_dim]))
 
-    def forward(self, z: torch.Tensor | None, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None, update_emas: bool = False) -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor | None,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        update_emas: bool = False,
+    ) -> torch.Tensor:
         _no_training(update_emas)
         dtype = self.w_avg.dtype
         x = None
@@ -101,13 +123,13 @@ class SynthesisInput(nn.Module):
         self.spec = spec
         self.w_dim, self.channels, self.size = w_dim, spec.channels, spec.size
         self.sampling_rate, self.bandwidth = spec.sampling_rate, spec.bandwidth
-        freqs = torch.randn([self.channels, 2])                     # uniform on a disc after the next two lines
+        freqs = torch.randn([self.channels, 2])  # uniform on a disc after the next two lines
         radii = freqs.square().sum(dim=1, keepdim=True).sqrt()
         freqs = freqs / (radii * radii.square().exp().pow(0.25)) * self.bandwidth
         phases = torch.rand([self.channels]) - 0.5
         self.weight = nn.Parameter(torch.randn([self.channels, self.channels]))
         self.affine = FullyConnectedLayer(w_dim, 4, weight_init=0, bias_init=[1, 0, 0, 0])
-        self.register_buffer("transform", torch.eye(3, 3))   # inverse transform of the resulting image
+        self.register_buffer("transform", torch.eye(3, 3))  # inverse transform of the resulting image
         self.register_buffer("freqs", freqs)
         self.register_buffer("phases", phases)
         self._grid: dict[tuple[torch.device, torch.dtype], torch.Tensor] = {}
@@ -119,20 +141,21 @@ class SynthesisInput(nn.Module):
             with ops.cache_mode():
                 theta = torch.eye(2, 3, device=device, dtype=dtype)
                 theta[0, 0] = theta[1, 1] = 0.5 * self.size / self.sampling_rate
-                self._grid[key] = F.affine_grid(theta.unsqueeze(0), [1, 1, self.size, self.size],
-                                                align_corners=False)[0]
+                self._grid[key] = F.affine_grid(theta.unsqueeze(0), [1, 1, self.size, self.size], align_corners=False)[
+                    0
+                ]
         return self._grid[key]
 
     def forward(self, w: torch.Tensor) -> torch.Tensor:
         batch = w.shape[0]
-        t = self.affine(w)                                        # (r_c, r_s, t_x, t_y)
+        t = self.affine(w)  # (r_c, r_s, t_x, t_y)
         t = t / t[:, :2].norm(dim=1, keepdim=True)
-        m_r = torch.eye(3, device=w.device, dtype=w.dtype).repeat([batch, 1, 1])   # inverse rotation
+        m_r = torch.eye(3, device=w.device, dtype=w.dtype).repeat([batch, 1, 1])  # inverse rotation
         m_r[:, 0, 0] = t[:, 0]
         m_r[:, 0, 1] = -t[:, 1]
         m_r[:, 1, 0] = t[:, 1]
         m_r[:, 1, 1] = t[:, 0]
-        m_t = torch.eye(3, device=w.device, dtype=w.dtype).repeat([batch, 1, 1])   # inverse translation
+        m_t = torch.eye(3, device=w.device, dtype=w.dtype).repeat([batch, 1, 1])  # inverse translation
         m_t[:, 0, 2] = -t[:, 2]
         m_t[:, 1, 2] = -t[:, 3]
         transforms = m_r @ m_t @ self.transform.to(w.dtype).unsqueeze(0)
@@ -148,8 +171,10 @@ class SynthesisInput(nn.Module):
         return x.permute(0, 3, 1, 2)
 
     def extra_repr(self) -> str:
-        return (f"w_dim={self.w_dim}, channels={self.channels}, size={self.size}, "
-                f"sampling_rate={self.sampling_rate:g}, bandwidth={self.bandwidth:g}")
+        return (
+            f"w_dim={self.w_dim}, channels={self.channels}, size={self.size}, "
+            f"sampling_rate={self.sampling_rate:g}, bandwidth={self.bandwidth:g}"
+        )
 
 
 class SynthesisLayer(nn.Module):
@@ -177,10 +202,17 @@ class SynthesisLayer(nn.Module):
         spec = self.spec
         styles = self.affine(w)
         if spec.is_torgb:
-            styles = styles * (1 / math.sqrt(spec.in_channels * spec.conv_kernel ** 2))
-        x = ops.modulated_conv2d(x, self.weight, styles, demodulate=not spec.is_torgb, padding=spec.conv_kernel - 1,
-                                 input_gain=self.magnitude_ema.to(x.dtype).rsqrt(), bias=self.bias,
-                                 cache=self._modulation)
+            styles = styles * (1 / math.sqrt(spec.in_channels * spec.conv_kernel**2))
+        x = ops.modulated_conv2d(
+            x,
+            self.weight,
+            styles,
+            demodulate=not spec.is_torgb,
+            padding=spec.conv_kernel - 1,
+            input_gain=self.magnitude_ema.to(x.dtype).rsqrt(),
+            bias=self.bias,
+            cache=self._modulation,
+        )
         return self.nonlinearity()(x, owned=True)
 
     def nonlinearity(self) -> ops.FilteredLReLU:
@@ -188,18 +220,31 @@ class SynthesisLayer(nn.Module):
         key = tuple(None if f is None else (f.data_ptr(), f._version) for f in (self.up_filter, self.down_filter))
         if self._nonlinearity is None or self._nonlinearity[0] != key:
             spec = self.spec
-            as_np = [None if f is None else f.detach().cpu().double().numpy() for f in (self.up_filter, self.down_filter)]
-            self._nonlinearity = (key, ops.FilteredLReLU(
-                up_filter=as_np[0], down_filter=as_np[1], up=spec.up_factor, down=spec.down_factor,
-                padding=spec.padding, gain=1.0 if spec.is_torgb else math.sqrt(2), slope=1.0 if spec.is_torgb else 0.2,
-                clamp=spec.conv_clamp))
+            as_np = [
+                None if f is None else f.detach().cpu().double().numpy() for f in (self.up_filter, self.down_filter)
+            ]
+            self._nonlinearity = (
+                key,
+                ops.FilteredLReLU(
+                    up_filter=as_np[0],
+                    down_filter=as_np[1],
+                    up=spec.up_factor,
+                    down=spec.down_factor,
+                    padding=spec.padding,
+                    gain=1.0 if spec.is_torgb else math.sqrt(2),
+                    slope=1.0 if spec.is_torgb else 0.2,
+                    clamp=spec.conv_clamp,
+                ),
+            )
         return self._nonlinearity[1]
 
     def extra_repr(self) -> str:
         s = self.spec
-        return (f"in={s.in_channels}x{s.in_size}, out={s.out_channels}x{s.out_size}, rate={s.in_sampling_rate}->"
-                f"{s.out_sampling_rate}, up={s.up_factor}, down={s.down_factor}, taps={s.up_taps}/{s.down_taps}, "
-                f"padding={list(s.padding)}, radial={s.down_radial}, torgb={s.is_torgb}")
+        return (
+            f"in={s.in_channels}x{s.in_size}, out={s.out_channels}x{s.out_size}, rate={s.in_sampling_rate}->"
+            f"{s.out_sampling_rate}, up={s.up_factor}, down={s.down_factor}, taps={s.up_taps}/{s.down_taps}, "
+            f"padding={list(s.padding)}, radial={s.down_radial}, torgb={s.is_torgb}"
+        )
 
 
 class SynthesisNetwork(nn.Module):
@@ -220,8 +265,9 @@ class SynthesisNetwork(nn.Module):
     def layers(self) -> list[SynthesisLayer]:
         return [getattr(self, name) for name in self.layer_names]
 
-    def forward(self, ws: torch.Tensor, noise_mode: str = "const", force_fp32: bool = True,
-                update_emas: bool = False) -> torch.Tensor:
+    def forward(
+        self, ws: torch.Tensor, noise_mode: str = "const", force_fp32: bool = True, update_emas: bool = False
+    ) -> torch.Tensor:
         """``noise_mode`` and ``force_fp32`` are accepted for drop-in compatibility: StyleGAN3 has no noise inputs,
         and computation happens in the parameters' dtype."""
         _no_training(update_emas)
@@ -252,17 +298,31 @@ class Generator(nn.Module):
         self.synthesis = SynthesisNetwork(cfg)
         self.num_ws = self.synthesis.num_ws
         m = cfg.mapping
-        self.mapping = MappingNetwork(cfg.z_dim, cfg.c_dim, cfg.w_dim, self.num_ws, num_layers=m.num_layers,
-                                      lr_multiplier=m.lr_multiplier, w_avg_beta=m.w_avg_beta)
+        self.mapping = MappingNetwork(
+            cfg.z_dim,
+            cfg.c_dim,
+            cfg.w_dim,
+            self.num_ws,
+            num_layers=m.num_layers,
+            lr_multiplier=m.lr_multiplier,
+            w_avg_beta=m.w_avg_beta,
+        )
 
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None, update_emas: bool = False, **synthesis_kwargs: Any
-                ) -> torch.Tensor:
-        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff,
-                          update_emas=update_emas)
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        update_emas: bool = False,
+        **synthesis_kwargs: Any,
+    ) -> torch.Tensor:
+        ws = self.mapping(
+            z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, update_emas=update_emas
+        )
         return self.synthesis(ws, update_emas=update_emas, **synthesis_kwargs)
 
-    def set_impl(self, impl: str) -> "Generator":
+    def set_impl(self, impl: str) -> Generator:
         """``"fast"`` (default) or ``"reference"``: which ops the synthesis layers run."""
         if impl not in IMPLS:
             raise ValueError(f"impl must be one of {IMPLS} (got {impl!r})")
@@ -271,7 +331,7 @@ class Generator(nn.Module):
         return self
 
     @torch.no_grad()
-    def set_input_transform(self, translate: tuple[float, float] = (0.0, 0.0), rotate: float = 0.0) -> "Generator":
+    def set_input_transform(self, translate: tuple[float, float] = (0.0, 0.0), rotate: float = 0.0) -> Generator:
         """Translate (in image widths: the visible image spans one unit of the input grid) and rotate (degrees) the
         generated image, the official ``gen_images.py`` convention: store the inverse in ``synthesis.input.transform``."""
         a = math.radians(rotate)
@@ -286,8 +346,10 @@ class Generator(nn.Module):
 
 def _no_training(update_emas: bool) -> None:
     if update_emas:
-        raise NotImplementedError("update_emas=True (training-time EMA updates) is not supported: this generator is "
-                                  "for inference and optimisation through it")
+        raise NotImplementedError(
+            "update_emas=True (training-time EMA updates) is not supported: this generator is "
+            "for inference and optimisation through it"
+        )
 
 
 def _check_shape(t: torch.Tensor | None, shape: list[int | None], name: str) -> None:

@@ -55,9 +55,9 @@ class AxisResampler:
             raise ValueError(f"block {block} must be a multiple of a={a} and out_len {out_len} >= 1")
         taps = len(h)
         self.in_len, self.out_len, self.block = in_len, out_len, block
-        self.step = block * b // a                        # input shift between consecutive output blocks
-        self.first = math.ceil(-c / a)                    # first input index that block 0 reads
-        last = ((block - 1) * b - c + taps - 1) // a      # last input index that block 0 reads
+        self.step = block * b // a  # input shift between consecutive output blocks
+        self.first = math.ceil(-c / a)  # first input index that block 0 reads
+        last = ((block - 1) * b - c + taps - 1) // a  # last input index that block 0 reads
         self.window = last - self.first + 1
         matrix = np.zeros((block, self.window))
         for i in range(block):
@@ -73,18 +73,19 @@ class AxisResampler:
         self._h, self._abc = np.asarray(h, dtype=np.float64), (a, b, c)
         self._transposed: AxisResampler | None = None
 
-    def transposed(self) -> "AxisResampler":
+    def transposed(self) -> AxisResampler:
         """The adjoint map (in_len <-> out_len): h[n a - m b + c] = h_rev[m b - n a + (taps - 1 - c)]."""
         if self._transposed is None:
             a, b, c = self._abc
             block = b * max(1, 32 // b)
-            self._transposed = AxisResampler(self._h[::-1].copy(), b, a, len(self._h) - 1 - c, self.out_len,
-                                             self.in_len, block)
+            self._transposed = AxisResampler(
+                self._h[::-1].copy(), b, a, len(self._h) - 1 - c, self.out_len, self.in_len, block
+            )
         return self._transposed
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if torch.is_grad_enabled() and x.requires_grad:
-            return _Banded.apply(x, self)   # backward = the transposed banded map (unfold's own backward is slow)
+            return _Banded.apply(x, self)  # backward = the transposed banded map (unfold's own backward is slow)
         return self.forward(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,8 +97,8 @@ class AxisResampler:
         n, length, other = x.shape
         if length != self.in_len:
             raise ValueError(f"resampler built for length {self.in_len}, got {length}")
-        x = F.pad(x, [0, 0, self.pad_lo, self.pad_hi])                      # negative pads crop
-        windows = x.unfold(1, self.window, self.step).transpose(-1, -2)     # [n, blocks, window, other]
+        x = F.pad(x, [0, 0, self.pad_lo, self.pad_hi])  # negative pads crop
+        windows = x.unfold(1, self.window, self.step).transpose(-1, -2)  # [n, blocks, window, other]
         y = torch.matmul(mat, windows).reshape(n, self.blocks * self.block, other)
         return y if y.shape[1] == self.out_len else y[:, : self.out_len]
 
@@ -115,7 +116,7 @@ class _Banded(torch.autograd.Function):
 
 
 def _up_resampler(f: np.ndarray | None, up: int, lo: int, hi: int, in_len: int) -> tuple[AxisResampler, int]:
-    h = np.ones(1) if f is None else np.asarray(f, dtype=np.float64)[::-1] * up   # gain up^2 over two axes
+    h = np.ones(1) if f is None else np.asarray(f, dtype=np.float64)[::-1] * up  # gain up^2 over two axes
     out_len = in_len * up + lo + hi - (len(h) - 1)
     return AxisResampler(h, up, 1, lo, in_len, out_len, block=up * max(1, 32 // up)), out_len
 
@@ -143,8 +144,8 @@ class _Plan:
 class FilteredLReLU:
     """Bias + up-sample + leaky ReLU (x gain, clamped) + down-sample for one layer's fixed input size."""
 
-    up_filter: np.ndarray | None      # 1-D
-    down_filter: np.ndarray | None    # 1-D, or 2-D (radial)
+    up_filter: np.ndarray | None  # 1-D
+    down_filter: np.ndarray | None  # 1-D, or 2-D (radial)
     up: int
     down: int
     padding: tuple[int, int, int, int]
@@ -156,8 +157,13 @@ class FilteredLReLU:
 
     @property
     def is_pointwise(self) -> bool:
-        return (self.up_filter is None and self.down_filter is None and self.up == 1 and self.down == 1
-                and not any(self.padding))
+        return (
+            self.up_filter is None
+            and self.down_filter is None
+            and self.up == 1
+            and self.down == 1
+            and not any(self.padding)
+        )
 
     def __call__(self, x: torch.Tensor, bias: torch.Tensor | None = None, owned: bool = False) -> torch.Tensor:
         """``owned``: ``x`` is the caller's temporary, so the pointwise case may work on it in place."""
@@ -165,30 +171,35 @@ class FilteredLReLU:
             x = x + bias.reshape(1, -1, 1, 1).to(x.dtype)
             owned = True
         if self.is_pointwise:
-            return _bias_act(x, self.slope, self.gain, self.clamp,
-                             inplace=owned and not (torch.is_grad_enabled() and x.requires_grad))
+            return _bias_act(
+                x,
+                self.slope,
+                self.gain,
+                self.clamp,
+                inplace=owned and not (torch.is_grad_enabled() and x.requires_grad),
+            )
         b, c, h, w = x.shape
         plan = self._plan(h, w)
         flat = x.reshape(b * c, h, w)
         chunk = max(1, min(b * c, CHUNK_ELEMENTS // plan.tmp_pixels))
         grad = torch.is_grad_enabled() and x.requires_grad
-        outs = [self._chunk(flat[i: i + chunk], plan, inplace=not grad) for i in range(0, b * c, chunk)]
+        outs = [self._chunk(flat[i : i + chunk], plan, inplace=not grad) for i in range(0, b * c, chunk)]
         return torch.cat(outs).reshape(b, c, plan.out_h, plan.out_w)
 
     def _chunk(self, x: torch.Tensor, plan: _Plan, inplace: bool) -> torch.Tensor:
-        t = plan.up_y(x)                                  # [n, tmp_h, w]
-        t = plan.up_x(t.transpose(1, 2).contiguous())     # [n, tmp_w, tmp_h]  (transposed)
+        t = plan.up_y(x)  # [n, tmp_h, w]
+        t = plan.up_x(t.transpose(1, 2).contiguous())  # [n, tmp_w, tmp_h]  (transposed)
         t = _bias_act(t, self.slope, 1.0, None if self.clamp is None else self.clamp / self.gain, inplace)
-        if plan.down_x is None or plan.down_y is None:    # radial: one 2-D strided pass (gain in the kernel)
+        if plan.down_x is None or plan.down_y is None:  # radial: one 2-D strided pass (gain in the kernel)
             kernel = self._radial_kernel(t)
             return F.conv2d(t.unsqueeze(1), kernel, stride=self.down).squeeze(1).transpose(1, 2)
-        t = plan.down_x(t)                                # [n, out_w, tmp_h]
-        return plan.down_y(t.transpose(1, 2).contiguous())   # [n, out_h, out_w]
+        t = plan.down_x(t)  # [n, out_w, tmp_h]
+        return plan.down_y(t.transpose(1, 2).contiguous())  # [n, out_h, out_w]
 
     def _radial_kernel(self, t: torch.Tensor) -> torch.Tensor:
         key = (t.device, t.dtype)
         if key not in self._radial:
-            k = np.asarray(self.down_filter, dtype=np.float64)[::-1, ::-1].T * self.gain   # transposed image
+            k = np.asarray(self.down_filter, dtype=np.float64)[::-1, ::-1].T * self.gain  # transposed image
             with cache_mode():
                 self._radial[key] = torch.as_tensor(k.copy(), dtype=t.dtype, device=t.device)[None, None]
         return self._radial[key]
@@ -244,23 +255,30 @@ class ModulationCache:
 
 def _normalised_weight(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     w = weight * weight.square().mean([1, 2, 3], keepdim=True).rsqrt()
-    return w, w.square().sum([2, 3])   # [out, in, k, k], [out, in]
+    return w, w.square().sum([2, 3])  # [out, in, k, k], [out, in]
 
 
-def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool, padding: int,
-                     input_gain: torch.Tensor, bias: torch.Tensor, cache: ModulationCache | None = None
-                     ) -> torch.Tensor:
+def modulated_conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    styles: torch.Tensor,
+    demodulate: bool,
+    padding: int,
+    input_gain: torch.Tensor,
+    bias: torch.Tensor,
+    cache: ModulationCache | None = None,
+) -> torch.Tensor:
     """Modulated convolution plus bias, in the shared-weight form (equal to ``ops_reference.modulated_conv2d``
     followed by the bias add, up to rounding)."""
     batch, in_ch = styles.shape
     if demodulate:
         w, w_sq = cache.get(weight, x.dtype) if cache is not None else _normalised_weight(weight.to(x.dtype))
         s = styles * styles.square().mean().rsqrt()
-        dcoefs = (s.square() @ w_sq.t() + 1e-8).rsqrt()            # [batch, out]
+        dcoefs = (s.square() @ w_sq.t() + 1e-8).rsqrt()  # [batch, out]
     else:
         w, s, dcoefs = weight.to(x.dtype), styles, None
     s = s * input_gain
-    if batch == 1:   # cheaper to scale the weight than the image
+    if batch == 1:  # cheaper to scale the weight than the image
         y = F.conv2d(x, w * s.reshape(1, in_ch, 1, 1), padding=padding)
     else:
         y = F.conv2d(x * s.reshape(batch, in_ch, 1, 1), w, padding=padding)

@@ -27,9 +27,16 @@ class RandomGeneratorParams(StrictParams):
     @model_validator(mode="after")
     def _buildable(self) -> RandomGeneratorParams:
         # the architecture's own rules (power-of-two resolution, usable channel counts), where they are defined
-        validate_random_generator(self.config, self.resolution, channel_base=self.channel_base,
-                                  channel_max=self.channel_max, z_dim=self.z_dim, w_dim=self.w_dim,
-                                  num_layers=self.num_layers, margin_size=self.margin_size)
+        validate_random_generator(
+            self.config,
+            self.resolution,
+            channel_base=self.channel_base,
+            channel_max=self.channel_max,
+            z_dim=self.z_dim,
+            w_dim=self.w_dim,
+            num_layers=self.num_layers,
+            margin_size=self.margin_size,
+        )
         return self
 
 
@@ -42,7 +49,7 @@ class StyleGAN3Params(StrictParams):
     random: Optional[RandomGeneratorParams] = None
 
     @model_validator(mode="after")
-    def _one_source(self) -> "StyleGAN3Params":
+    def _one_source(self) -> StyleGAN3Params:
         if self.network is None and self.random is None:
             raise ValueError("give either 'network' (a path or URL) or a 'random' block")
         if self.network is not None and self.random is not None:

@@ -11,15 +11,16 @@ of that kind exists.
 
 from __future__ import annotations
 
-import collections
 import codecs
+import collections
 import importlib
 import io
 import math
 import pickle
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 import numpy as np
 
@@ -61,7 +62,7 @@ def _persistent_stub(meta: Any) -> PersistentStub:
         state = {}
     if not isinstance(state, dict):
         raise NetworkFormatError(f"persistent object {meta['class_name']}: state is {type(state).__name__}, not a dict")
-    return PersistentStub(meta["class_name"], state)   # meta["module_src"] is deliberately never looked at
+    return PersistentStub(meta["class_name"], state)  # meta["module_src"] is deliberately never looked at
 
 
 def _load_storage(data: bytes) -> Any:
@@ -70,7 +71,7 @@ def _load_storage(data: bytes) -> Any:
     if not isinstance(data, (bytes, bytearray)):
         raise NetworkFormatError("tensor storage is not a byte string")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # TypedStorage deprecation noise from the legacy format
+        warnings.simplefilter("ignore")  # TypedStorage deprecation noise from the legacy format
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
 
 
@@ -99,10 +100,10 @@ def _allowlist() -> dict[tuple[str, str], Any]:
         # protocol 2 writes bytes as _codecs.encode(str, 'latin1') and sets as builtins.set(list)
         ("_codecs", "encode"): codecs.encode,
     }
-    for module in ("builtins", "__builtin__"):   # protocol 2 spells it the Python 2 way
+    for module in ("builtins", "__builtin__"):  # protocol 2 spells it the Python 2 way
         allowed[(module, "set")] = set
         allowed[(module, "frozenset")] = frozenset
-    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):   # numpy 1.x and 2.x spellings
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):  # numpy 1.x and 2.x spellings
         allowed[(module, "_reconstruct")] = reconstruct
         allowed[(module, "scalar")] = scalar
     return allowed
@@ -122,7 +123,8 @@ class RestrictedUnpickler(pickle.Unpickler):
             raise UnsafePickleError(
                 f"network pickle refers to the global '{module}.{name}', which is not on the allowlist of "
                 f"StyleGAN3 network pickles; refusing to load it (the file may be malicious or not a network "
-                f"pickle)") from None
+                f"pickle)"
+            ) from None
 
     def persistent_load(self, pid: Any) -> Any:
         raise UnsafePickleError(f"network pickle uses a persistent id ({str(pid)[:60]}); not a network pickle")
@@ -182,8 +184,9 @@ def load_official(file: IO[bytes], key: str = "G_ema") -> OfficialNetwork:
         got = stub.class_name if isinstance(stub, PersistentStub) else type(stub).__name__
         raise NetworkFormatError(f"'{key}' is a {got}, expected a Generator")
     if submodule(stub, "synthesis.input") is None:
-        raise NetworkFormatError(f"'{key}' has no synthesis.input: not a StyleGAN3 generator (StyleGAN2 pickles "
-                                 f"are not supported)")
+        raise NetworkFormatError(
+            f"'{key}' has no synthesis.input: not a StyleGAN3 generator (StyleGAN2 pickles are not supported)"
+        )
     if stub.state.get("_init_args"):
         raise NetworkFormatError(f"'{key}' was built with positional arguments; expected keyword arguments only")
     kwargs = stub.state.get("_init_kwargs")
@@ -197,10 +200,29 @@ def load_official(file: IO[bytes], key: str = "G_ema") -> OfficialNetwork:
     return OfficialNetwork(config, module_tensors(stub), stub)
 
 
-_LAYER_ATTRS = ("in_channels", "out_channels", "in_size", "out_size", "in_sampling_rate", "out_sampling_rate",
-                "tmp_sampling_rate", "in_cutoff", "out_cutoff", "in_half_width", "out_half_width", "conv_kernel",
-                "up_factor", "up_taps", "down_factor", "down_taps", "down_radial", "is_torgb",
-                "is_critically_sampled", "padding", "conv_clamp")
+_LAYER_ATTRS = (
+    "in_channels",
+    "out_channels",
+    "in_size",
+    "out_size",
+    "in_sampling_rate",
+    "out_sampling_rate",
+    "tmp_sampling_rate",
+    "in_cutoff",
+    "out_cutoff",
+    "in_half_width",
+    "out_half_width",
+    "conv_kernel",
+    "up_factor",
+    "up_taps",
+    "down_factor",
+    "down_taps",
+    "down_radial",
+    "is_torgb",
+    "is_critically_sampled",
+    "padding",
+    "conv_clamp",
+)
 
 
 def check_schedule(stub: PersistentStub, config: GeneratorConfig) -> None:
@@ -211,8 +233,9 @@ def check_schedule(stub: PersistentStub, config: GeneratorConfig) -> None:
     names = synthesis.state.get("layer_names")
     ours = [spec.name for spec in layers]
     if names is not None and list(names) != ours:
-        raise NetworkFormatError(f"synthesis layers are {list(names)} in the network file but the schedule formulas "
-                                 f"give {ours}")
+        raise NetworkFormatError(
+            f"synthesis layers are {list(names)} in the network file but the schedule formulas give {ours}"
+        )
     inp = submodule(stub, "synthesis.input")
     assert inp is not None
     _compare(inp.state, input_spec, ("channels", "size", "sampling_rate", "bandwidth"), "synthesis.input")
@@ -229,8 +252,10 @@ def _compare(state: dict[str, Any], spec: InputSpec | LayerSpec, attrs: tuple[st
             continue
         stored, derived = state[attr], getattr(spec, attr)
         if not _same(stored, derived):
-            raise NetworkFormatError(f"{where}: {attr} is {_show(stored)} in the network file but {_show(derived)} by "
-                                     f"the schedule formulas for this config")
+            raise NetworkFormatError(
+                f"{where}: {attr} is {_show(stored)} in the network file but {_show(derived)} by "
+                f"the schedule formulas for this config"
+            )
 
 
 def _same(stored: Any, derived: Any) -> bool:
@@ -239,7 +264,7 @@ def _same(stored: Any, derived: Any) -> bool:
     a = np.asarray(stored, dtype=np.float64).ravel()
     b = np.asarray(derived, dtype=np.float64).ravel()
     if a.size != b.size:
-        if b.size == 1:   # official sizes are [w, h] arrays; ours are square ints
+        if b.size == 1:  # official sizes are [w, h] arrays; ours are square ints
             b = np.full(a.size, b[0])
         else:
             return False

@@ -48,13 +48,13 @@ class LayerSpec:
     down_factor: int
     down_taps: int
     down_radial: bool
-    padding: tuple[int, int, int, int]      # x_lo, x_hi, y_lo, y_hi on the up-sampled grid (negative = crop)
+    padding: tuple[int, int, int, int]  # x_lo, x_hi, y_lo, y_hi on the up-sampled grid (negative = crop)
 
     @property
     def conv_flops(self) -> float:
         """Multiply-adds x 2 of the layer's convolution for one image."""
         conv_out = self.in_size + self.conv_kernel - 1
-        return 2.0 * conv_out ** 2 * self.in_channels * self.out_channels * self.conv_kernel ** 2
+        return 2.0 * conv_out**2 * self.in_channels * self.out_channels * self.conv_kernel**2
 
 
 def synthesis_schedule(cfg: GeneratorConfig) -> tuple[InputSpec, list[LayerSpec]]:
@@ -73,8 +73,12 @@ def synthesis_schedule(cfg: GeneratorConfig) -> tuple[InputSpec, list[LayerSpec]
     channels = np.rint(np.minimum((cfg.channel_base / 2) / cutoffs, cfg.channel_max))
     channels[-1] = cfg.img_channels
 
-    inp = InputSpec(channels=int(channels[0]), size=int(sizes[0]), sampling_rate=float(sampling_rates[0]),
-                    bandwidth=float(cutoffs[0]))
+    inp = InputSpec(
+        channels=int(channels[0]),
+        size=int(sizes[0]),
+        sampling_rate=float(sampling_rates[0]),
+        bandwidth=float(cutoffs[0]),
+    )
     layers = []
     for i in range(n + 1):
         prev = max(i - 1, 0)
@@ -95,21 +99,39 @@ def synthesis_schedule(cfg: GeneratorConfig) -> tuple[InputSpec, list[LayerSpec]
         pad_hi = pad_total - pad_lo
         is_critical = i >= n - cfg.num_critical
         out_channels = int(channels[i])
-        layers.append(LayerSpec(
-            name=f"L{i}_{out_size}_{out_channels}", is_torgb=is_torgb, is_critically_sampled=is_critical,
-            use_fp16=bool(sampling_rates[i] * 2 ** cfg.num_fp16_res > res),
-            in_channels=int(channels[prev]), out_channels=out_channels, in_size=in_size, out_size=out_size,
-            in_sampling_rate=in_rate, out_sampling_rate=out_rate, tmp_sampling_rate=tmp_rate,
-            in_cutoff=float(cutoffs[prev]), out_cutoff=float(cutoffs[i]),
-            in_half_width=float(half_widths[prev]), out_half_width=float(half_widths[i]),
-            conv_kernel=kernel, conv_clamp=cfg.conv_clamp, up_factor=up, up_taps=up_taps, down_factor=down,
-            down_taps=down_taps, down_radial=cfg.use_radial_filters and not is_critical,
-            padding=(pad_lo, pad_hi, pad_lo, pad_hi)))
+        layers.append(
+            LayerSpec(
+                name=f"L{i}_{out_size}_{out_channels}",
+                is_torgb=is_torgb,
+                is_critically_sampled=is_critical,
+                use_fp16=bool(sampling_rates[i] * 2**cfg.num_fp16_res > res),
+                in_channels=int(channels[prev]),
+                out_channels=out_channels,
+                in_size=in_size,
+                out_size=out_size,
+                in_sampling_rate=in_rate,
+                out_sampling_rate=out_rate,
+                tmp_sampling_rate=tmp_rate,
+                in_cutoff=float(cutoffs[prev]),
+                out_cutoff=float(cutoffs[i]),
+                in_half_width=float(half_widths[prev]),
+                out_half_width=float(half_widths[i]),
+                conv_kernel=kernel,
+                conv_clamp=cfg.conv_clamp,
+                up_factor=up,
+                up_taps=up_taps,
+                down_factor=down,
+                down_taps=down_taps,
+                down_radial=cfg.use_radial_filters and not is_critical,
+                padding=(pad_lo, pad_hi, pad_lo, pad_hi),
+            )
+        )
     return inp, layers
 
 
-def design_lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float,
-                          radial: bool = False) -> np.ndarray | None:
+def design_lowpass_filter(
+    numtaps: int, cutoff: float, width: float, fs: float, radial: bool = False
+) -> np.ndarray | None:
     """A unit-DC low-pass FIR: separable Kaiser (1-D taps) or radial jinc x Kaiser (2-D); None for one tap."""
     import scipy.signal
     import scipy.special
@@ -132,8 +154,9 @@ def design_lowpass_filter(numtaps: int, cutoff: float, width: float, fs: float,
 def layer_filters(spec: LayerSpec) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(up_filter, down_filter) of a layer, as the official code designs them."""
     up = design_lowpass_filter(spec.up_taps, spec.in_cutoff, spec.in_half_width * 2, spec.tmp_sampling_rate)
-    down = design_lowpass_filter(spec.down_taps, spec.out_cutoff, spec.out_half_width * 2, spec.tmp_sampling_rate,
-                                 radial=spec.down_radial)
+    down = design_lowpass_filter(
+        spec.down_taps, spec.out_cutoff, spec.out_half_width * 2, spec.tmp_sampling_rate, radial=spec.down_radial
+    )
     return up, down
 
 
@@ -146,8 +169,10 @@ def check_architecture(cfg: GeneratorConfig) -> None:
         raise StyleGAN3ConfigError(str(e)) from None
     thin = [layer.name for layer in layers[:-1] if layer.out_channels < 1]
     if inp.channels < 1 or thin:
-        raise StyleGAN3ConfigError(f"channel_base {cfg.channel_base} is too small for resolution {cfg.img_resolution}:"
-                                   f" layers {thin or ['input']} would have no channels")
+        raise StyleGAN3ConfigError(
+            f"channel_base {cfg.channel_base} is too small for resolution {cfg.img_resolution}:"
+            f" layers {thin or ['input']} would have no channels"
+        )
 
 
 def validate_random_generator(config: str, resolution: int, **overrides: Any) -> GeneratorConfig:

@@ -10,9 +10,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from ...fsutil import sha256_file
 from ...params_io import load_block
 from .params import StyleGAN3Params
-from ...fsutil import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,18 @@ def random_generator(r: Any) -> Any:
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(r.seed)
-        G = Generator(GeneratorConfig.preset(r.config, r.resolution, channel_base=r.channel_base,
-                                             channel_max=r.channel_max, z_dim=r.z_dim, w_dim=r.w_dim,
-                                             num_layers=r.num_layers, margin_size=r.margin_size)).eval()
+        G = Generator(
+            GeneratorConfig.preset(
+                r.config,
+                r.resolution,
+                channel_base=r.channel_base,
+                channel_max=r.channel_max,
+                z_dim=r.z_dim,
+                w_dim=r.w_dim,
+                num_layers=r.num_layers,
+                margin_size=r.margin_size,
+            )
+        ).eval()
         gen = torch.Generator().manual_seed(r.seed + 1)
         with torch.inference_mode():
             total = torch.zeros(r.w_dim, dtype=torch.float64)
@@ -46,19 +55,29 @@ def main(params_path: str, out_dir: str) -> dict[str, Any]:
 
     params = load_block(params_path, "stylegan3", StyleGAN3Params)
     if params.network is not None:
-        local = resolve(params.network, params.sha256)   # downloaded once into the cache, checked when pinned
+        local = resolve(params.network, params.sha256)  # downloaded once into the cache, checked when pinned
         digest = sha256_file(local)
         if params.sha256 is None:
-            log.warning("stylegan3: %s is not pinned; its sha256 is %s (set stylegan3.sha256 to pin it)",
-                        params.network, digest)
+            log.warning(
+                "stylegan3: %s is not pinned; its sha256 is %s (set stylegan3.sha256 to pin it)", params.network, digest
+            )
         G = load_generator(local, key=params.key)
         source = {"network": params.network, "sha256": digest, "key": params.key, "random_init": False}
     else:
         G = random_generator(params.random)
-        source = {"random_init": True, **params.random.model_dump(),
-                  "note": "offline profile: randomly initialised, not a trained generator"}
+        source = {
+            "random_init": True,
+            **params.random.model_dump(),
+            "note": "offline profile: randomly initialised, not a trained generator",
+        }
     out = save_generator(G, out_dir, source=source)
-    log.info("stylegan3: %s -> %s (%s parameters, %dpx, num_ws %d, sha256 %s)",
-             params.network or "random init", out, f"{G.param_count():,}", G.img_resolution, G.num_ws,
-             sha256_file(Path(out) / WEIGHTS)[:12])
+    log.info(
+        "stylegan3: %s -> %s (%s parameters, %dpx, num_ws %d, sha256 %s)",
+        params.network or "random init",
+        out,
+        f"{G.param_count():,}",
+        G.img_resolution,
+        G.num_ws,
+        sha256_file(Path(out) / WEIGHTS)[:12],
+    )
     return source
