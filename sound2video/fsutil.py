@@ -119,6 +119,13 @@ def _restamp_created_by(path: Path) -> None:
     path.write_bytes(data[:start] + new_footer + len(new_footer).to_bytes(4, "little") + b"PAR1")
 
 
+def write_metrics(path: str | Path, result: dict[str, Any], headline: list[str], details: str | Path) -> None:
+    """The DVC-declared metrics file gets the ``headline`` numbers only (so ``dvc metrics show`` stays readable);
+    ``details`` gets everything (notes, per-source tables, model hashes)."""
+    write_json_atomic(details, result)
+    write_json_atomic(path, {k: result[k] for k in headline if k in result})
+
+
 def _json_default(obj: Any) -> Any:
     if hasattr(obj, "item"):  # numpy scalars
         return obj.item()

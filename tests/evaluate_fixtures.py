@@ -16,7 +16,8 @@ from torch import nn
 
 from sound2video.audio.mel import MelParams
 from sound2video.evaluation.stage import EvalModels
-from sound2video.models.stylegan3 import Generator, GeneratorConfig
+from sound2video.models.stylegan3 import GeneratorConfig
+from sound2video.models.stylegan3.networks import Generator
 from sound2video.video.audio_windows import window_shape
 from sound2video.video.generator import SoundToLatents
 from sound2video.video.model import VideoGenerator

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..classes import ClassTable
 from ..frozen_clip import class_text_embeddings, load_clip
-from ..fsutil import atomic_path, write_json_atomic
+from ..fsutil import atomic_path, write_metrics
 from ..params_io import load_block
 from .data import read_shards, shards_of
 from .evaluate import evaluate
@@ -20,6 +20,10 @@ from .params import TrainAudioParams
 from .train import embed, train
 
 log = logging.getLogger(__name__)
+
+
+# what `dvc metrics show` lists; metrics/details/audio_train.json has everything
+HEADLINE = ["zero_shot_top1", "zero_shot_top5", "a2i_r1", "a2i_r5", "i2a_r1", "i2a_r5"]
 
 
 def main(
@@ -75,7 +79,7 @@ def main(
             "metrics": result,
         },
     )
-    write_json_atomic(metrics, result)
+    write_metrics(metrics, result, HEADLINE, Path(metrics).parent / "details" / Path(metrics).name)
     predicted = (test_audio @ text.T).argmax(axis=1)
     with atomic_path(plots / "confusion.csv") as tmp, open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)

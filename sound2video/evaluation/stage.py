@@ -22,7 +22,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..classes import ClassTable
-from ..fsutil import atomic_path, sha256_file, write_json_atomic, write_text_atomic
+from ..fsutil import atomic_path, sha256_file, write_json_atomic, write_metrics, write_text_atomic
 from ..metrics.av_align import AUDIO_SAMPLE_RATE, FARNEBACK, PEAK_THRESHOLD, audio_peaks
 from .params import ROW_TITLES, EvaluateParams
 from .report import ReportCard, ReportRow, write_report
@@ -49,6 +49,10 @@ class EvalModels:
 
 Loader = Callable[[Path, dict[str, str], str], EvalModels]
 VideoLoader = Callable[[Path, str], Any]
+
+
+# one row of `dvc metrics show` per system; reports/evaluate/rows/<row>.json has everything (warnings, N, notes)
+ROW_HEADLINE = ["fvd", "is_mean", "is_std", "clip_t2v", "clip_a2v", "av_align", "motion"]
 
 
 def load_models(video_dir: Path, prompts: dict[str, str], device: str = "cpu") -> EvalModels:
@@ -286,7 +290,9 @@ def run(
                 )
                 results[row] = {"skipped": note}
                 report_rows.append(ReportRow(row, ROW_TITLES[row], None, note))
-                write_json_atomic(metrics_dir / f"{row}.json", results[row])
+                write_metrics(
+                    metrics_dir / f"{row}.json", results[row], ["skipped"], report_dir / "rows" / f"{row}.json"
+                )
                 log.info("evaluate: row %s skipped: %s", row, note)
                 continue
             ablation = video_loader(folder, params.device)
@@ -331,7 +337,7 @@ def run(
         results[row] = summary
         per_clip_by_row[row] = per_clip
         report_rows.append(ReportRow(row, ROW_TITLES[row], summary))
-        write_json_atomic(metrics_dir / f"{row}.json", summary)
+        write_metrics(metrics_dir / f"{row}.json", summary, ROW_HEADLINE, report_dir / "rows" / f"{row}.json")
         log.info(
             "evaluate: %s: FVD %.2f, IS %.3f, t2v %.4f, a2v %.4f, AV-Align %s, motion %.3f",
             row,

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..fsutil import atomic_path, sha256_file, write_json_atomic
+from ..fsutil import atomic_path, sha256_file, write_json_atomic, write_metrics
 from ..params_io import load_block
 from .params import TrainInversionParams
 
@@ -58,6 +58,10 @@ def grid_selection(sources: list[str], k: int) -> np.ndarray:
             if group and len(pick) < k:
                 pick.append(group.pop(0))
     return np.array(pick, dtype=np.int64)
+
+
+# what `dvc metrics show` lists; metrics/details/inversion_train.json has everything (per source, latents, notes)
+HEADLINE = ["lpips", "mse", "psnr", "mse_wavg", "psnr_wavg", "offline_profile"]
 
 
 def main(
@@ -139,7 +143,7 @@ def main(
             "metrics": {k: result[k] for k in ("lpips", "mse", "psnr", "mse_wavg")},
         },
     )
-    write_json_atomic(metrics, result)
+    write_metrics(metrics, result, HEADLINE, Path(metrics).parent / "details" / Path(metrics).name)
     with atomic_path(plots / "grid.png", suffix=".tmp.png") as tmp:
         Image.fromarray(image_grid(np.asarray(val.images[pick]), recon)).save(tmp, format="PNG")
     log.info(

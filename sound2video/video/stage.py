@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..classes import ClassTable
-from ..fsutil import sha256_file, write_json_atomic
+from ..fsutil import sha256_file, write_metrics
 from ..params_io import load_block
 from .params import TrainVideoParams
 
@@ -63,6 +63,19 @@ def inverted_latents(inverter: Any, frames: np.ndarray, batch: int = 64) -> np.n
         for i in range(0, len(flat), batch):
             out.append(inverter(to_model_input(np.asarray(flat[i : i + batch]))).numpy())
     return np.concatenate(out).reshape(n, f, *out[0].shape[1:]).astype(np.float32)
+
+
+# what `dvc metrics show` lists; metrics/details/video_train.json has everything (final loss terms, models, notes)
+HEADLINE = [
+    "judge_accuracy",
+    "judge_accuracy_zero_audio",
+    "switch_accuracy",
+    "clip_av",
+    "clip_at",
+    "final_loss_g",
+    "steps",
+    "seconds",
+]
 
 
 def main(
@@ -166,6 +179,7 @@ def main(
         "train_seconds": round(train_seconds, 1),
         "train_clips": int(len(train_rows)),
         "final_losses": {k: v for k, v in last.items() if k not in ("step", "lr")},
+        "final_loss_g": last.get("loss_g"),
         "models": shas,
     }
     if tower.config.get("clip_random_init_seed") is not None or G_is_random(generator_dir):
@@ -185,7 +199,7 @@ def main(
             "metrics": {k: result[k] for k in ("judge_accuracy", "clip_av", "clip_at") if k in result},
         },
     )
-    write_json_atomic(metrics, result)
+    write_metrics(metrics, result, HEADLINE, Path(metrics).parent / "details" / Path(metrics).name)
     log.info(
         "train_video: judge accuracy %.2f (zero audio %.2f, chance %.2f), switch %.2f, %.1f s",
         result["judge_accuracy"],
