@@ -32,7 +32,7 @@ DIM = 16
 
 def make_shards(out: Path, per_class: dict[str, int] | None = None) -> Path:
     """``<out>/{train,test}-000000.tar`` with mp4 + flac + json members, like the shard stage writes."""
-    from sound2video.config import SyntheticParams
+    from sound2video.download.params import SyntheticParams
     from sound2video.sources.synthetic import render_video
 
     per_class = per_class or {"train": 2, "test": 1}

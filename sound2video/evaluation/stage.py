@@ -52,7 +52,18 @@ VideoLoader = Callable[[Path, str], Any]
 
 
 # one row of `dvc metrics show` per system; reports/evaluate/rows/<row>.json has everything (warnings, N, notes)
-ROW_HEADLINE = ["fvd", "is_mean", "is_std", "clip_t2v", "clip_a2v", "av_align", "motion"]
+ROW_HEADLINE = [
+    "fvd",
+    "is_mean",
+    "is_std",
+    "clip_t2v",
+    "clip_a2v",
+    "av_align",
+    "av_align_undefined",
+    "motion",
+    "videos",
+    "offline",
+]
 
 
 def load_models(video_dir: Path, prompts: dict[str, str], device: str = "cpu") -> EvalModels:
