@@ -101,7 +101,9 @@ def test_repro_builds_then_noop_then_partial(micro_repo):
     assert "metrics/data_landscape.json" in metrics and "metrics/data_vggsound.json" in metrics
     assert "card.json" not in metrics  # the per-class tables stay in the data cards, out of the metrics table
     assert "metrics/evaluate/model.json" in metrics and "metrics/video_train.json" in metrics
-    assert max(len(line) for line in metrics.splitlines()) < 400  # readable: headline numbers only
+    # headline numbers only (DVC prints one column per key across all files: about 3,000 characters wide when the
+    # data cards' per-class tables were declared, about 600 now)
+    assert max(len(line) for line in metrics.splitlines()) < 700
     headline = json.loads((micro_repo / "metrics/data_landscape.json").read_text())
     assert headline["clips"] == card["clips"] == headline["train"] + headline["val"] + headline["test"]
 
