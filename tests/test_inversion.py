@@ -233,9 +233,9 @@ def test_stage_and_cli_invert(tmp_path, monkeypatch, repo_root):
         "metrics/inversion_train.json",
         "plots/inversion",
     )
-    saved = json.loads(Path("metrics/details/inversion_train.json").read_text())   # everything the stage measured
+    saved = json.loads(Path("metrics/details/inversion_train.json").read_text())  # everything the stage measured
     assert saved == json.loads(json.dumps(result))
-    headline = json.loads(Path("metrics/inversion_train.json").read_text())        # what `dvc metrics show` lists
+    headline = json.loads(Path("metrics/inversion_train.json").read_text())  # what `dvc metrics show` lists
     assert headline == {k: saved[k] for k in inv_stage.HEADLINE}
     assert {"lpips", "mse", "psnr", "mse_wavg", "by_source", "offline_profile"} <= set(saved)
     assert saved["by_source"]["generated"]["images"] == 3 and "latent_mse" in saved["by_source"]["generated"]

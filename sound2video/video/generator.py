@@ -146,6 +146,30 @@ class SoundToLatents(nn.Module):
             offset, code = self.encoder(torch.zeros_like(mel_t) if mode == "none" else mel_t)
         return self._advance(state, offset, code, noise_t, smooth)
 
+    def steps(
+        self, state: GenState, mels: torch.Tensor, noise: torch.Tensor, smooth: bool = False
+    ) -> tuple[torch.Tensor, GenState]:
+        """Several frames at once for streaming generation: ``mels [B, n, n_mels, W]``, ``noise [B, n, noise_dim]``
+        -> ``(ws [B, n, num_ws, w_dim], state)``; E_a encodes the n windows in one batch, the recurrence then steps
+        frame by frame (the same result as ``step`` n times)."""
+        b = state.w_start.shape[0]
+        self._check(mels, [b, None, self.n_mels, self.window_frames], "mels")
+        n = mels.shape[1]
+        self._check(noise, [b, n, self.noise_dim], "noise")
+        if self.rec.audio_mode != "every_step" or n == 0:
+            out = []
+            for t in range(n):
+                w_t, state = self.step(state, mels[:, t], noise[:, t], smooth)
+                out.append(w_t)
+            return (torch.stack(out, dim=1) if out else mels.new_zeros(b, 0, self.num_ws, self.w_dim)), state
+        offsets, codes = self.encoder(mels.flatten(0, 1))
+        offsets, codes = offsets.unflatten(0, (b, n)), codes.unflatten(0, (b, n))
+        out = []
+        for t in range(n):
+            w_t, state = self._advance(state, offsets[:, t], codes[:, t], noise[:, t], smooth)
+            out.append(w_t)
+        return torch.stack(out, dim=1), state
+
     def forward(
         self, mels: torch.Tensor, w_start: torch.Tensor, noise: torch.Tensor, smooth: bool = False
     ) -> torch.Tensor:

@@ -65,15 +65,13 @@ class VideoGenerator:
         return VideoState(self.latents.init_state(w), gen)
 
     def step_latents(self, state: VideoState, windows: np.ndarray) -> tuple[torch.Tensor, VideoState]:
-        """Per-frame latents [n, num_ws, w_dim] for mel windows [n, n_mels, W] (state advanced)."""
-        ws = []
-        st = state.latents
+        """Per-frame latents [n, num_ws, w_dim] for mel windows [n, n_mels, W] (state advanced); the windows are
+        encoded in one batch, the recurrence steps frame by frame with one noise draw per frame."""
         with torch.inference_mode():
-            for mel_t in torch.from_numpy(np.asarray(windows, np.float32)):
-                noise = torch.randn(1, self.noise_dim, generator=state.noise)
-                w, st = self.latents.step(st, mel_t[None], noise, smooth=True)
-                ws.append(w[0])
-        return torch.stack(ws), VideoState(st, state.noise)
+            mels = torch.from_numpy(np.asarray(windows, np.float32))[None]
+            noise = torch.stack([torch.randn(self.noise_dim, generator=state.noise) for _ in range(len(windows))])
+            ws, st = self.latents.steps(state.latents, mels, noise[None], smooth=True)
+        return ws[0], VideoState(st, state.noise)
 
     def render(self, ws: torch.Tensor, batch: int = 8) -> np.ndarray:
         """uint8 frames [n, R, R, 3] from latents [n, num_ws, w_dim]."""
