@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 from PIL import Image
+from tiny_models import TINY_G
 
 from sound2video.cli import main as cli
 from sound2video.config import ParamsError, load_single
@@ -21,21 +22,7 @@ from sound2video.inversion.losses import InversionLoss, LpipsLoss
 from sound2video.inversion.params import EncoderParams, ImageSourceParams, LossParams, LpipsParams, TrainInversionParams
 from sound2video.inversion.train import checkpoint_fingerprint, train
 from sound2video.metrics.image import load_lpips
-from sound2video.models.stylegan3.params import RandomGeneratorParams
 from sound2video.models.stylegan3.stage import random_generator
-
-TINY_G = RandomGeneratorParams(
-    config="T",
-    resolution=32,
-    channel_base=256,
-    channel_max=16,
-    z_dim=16,
-    w_dim=16,
-    num_layers=4,
-    margin_size=2,
-    seed=0,
-    w_avg_samples=500,
-)
 
 
 @pytest.fixture(scope="module")

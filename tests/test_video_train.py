@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_models import TINY_G
 
 from sound2video import models
 from sound2video.audio.mel import MelParams
 from sound2video.frozen_clip import ClipModelSpec, load_clip
 from sound2video.models.stylegan3.checkpoint import save_generator
-from sound2video.models.stylegan3.params import RandomGeneratorParams
 from sound2video.models.stylegan3.stage import random_generator
 from sound2video.training import TrainState
 from sound2video.video.judge import FrameJudge, frame_features
@@ -24,18 +24,6 @@ from sound2video.video.params import TrainVideoParams
 from sound2video.video.train import TrainingData, VideoTrainer, train
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY_G = RandomGeneratorParams(
-    config="T",
-    resolution=32,
-    channel_base=256,
-    channel_max=16,
-    z_dim=16,
-    w_dim=16,
-    num_layers=4,
-    margin_size=2,
-    seed=0,
-    w_avg_samples=500,
-)
 N_MELS, WIDTH = 16, 11  # a 0.5 s window at 16 kHz with hop 800: 1 + 8000 // 800 columns
 
 
