@@ -49,7 +49,8 @@ def feats() -> Features:
     mels = np.stack([log_mel(w, MEL) for w in waves])
     images = np.random.default_rng(0).normal(size=(len(labels), 16)).astype(np.float32)
     images /= np.linalg.norm(images, axis=1, keepdims=True)
-    return Features([f"k{i}" for i in range(len(labels))], np.array(labels), mels, images)
+    keys = [f"k{i}" for i in range(len(labels))]
+    return Features(keys, np.array(labels), mels, images, [f"src{i}" for i in range(len(labels))])
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,7 @@ def test_model_files_load_and_the_cli(feats, tmp_path, repo_root, monkeypatch):
     monkeypatch.chdir(repo_root)
     p = params(steps=30)
     clip_text = torch.from_numpy(class_text_embeddings(load_clip(p.clip_model), CLASSES, p.prompt_templates))
-    no_images = Features(feats.keys, feats.labels, feats.mels, None)
+    no_images = Features(feats.keys, feats.labels, feats.mels, None, feats.source_ids)
     tower, _ = train(p, no_images, clip_text, tmp_path / "ckpt")
     save(tower, p, tmp_path / "model", {"classes": CLASSES})
     from sound2video.models import load
@@ -212,7 +213,7 @@ def test_read_shards_in_memory_and_memory_mapped(tmp_path):
                         "__key__": k,
                         "flac": buf.getvalue(),
                         "frame0.jpg": jpg.getvalue(),
-                        "json": {"class": "raining" if k != "c3" else "thunderstorm"},
+                        "json": {"class": "raining" if k != "c3" else "thunderstorm", "source_id": f"vid_{k}"},
                     }
                 )
         entries.append({"shard": shard, "samples": len(names)})
@@ -221,6 +222,7 @@ def test_read_shards_in_memory_and_memory_mapped(tmp_path):
     mem = read_shards(shards, MEL, CLASSES, FakeClip(), num_workers=2)
     disk = read_shards(shards, MEL, CLASSES, FakeClip(), num_workers=2, cache=tmp_path / "mels.npy")
     assert mem.keys == disk.keys == ["a1", "b2", "c3", "d4"]
+    assert mem.source_ids == disk.source_ids == ["vid_a1", "vid_b2", "vid_c3", "vid_d4"]  # sorted with their keys
     assert list(mem.labels) == list(disk.labels) == [0, 0, 1, 0]
     assert disk.mels.dtype == np.float16 and np.allclose(mem.mels, disk.mels, atol=1e-3)
     from sound2video.audio.mel import load_audio

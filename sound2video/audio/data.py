@@ -20,9 +20,10 @@ class Features:
     labels: np.ndarray  # (N,) class names' indices in ``class_names``
     mels: np.ndarray  # (N, n_mels, frames): float32 in memory, or a float16 memory map on disk (paper scale)
     images: np.ndarray | None  # (N, D) L2-normalised CLIP image embeddings, or None without frames
+    source_ids: list[str]  # each sample's source item (a VGG-Sound segment: ``<youtube_id>_<start:06d>``)
 
 
-def _decode(sample: dict[str, Any], mel: MelParams) -> tuple[str, str, np.ndarray, np.ndarray | None]:
+def _decode(sample: dict[str, Any], mel: MelParams) -> tuple[str, str, str, np.ndarray, np.ndarray | None]:
     import json
 
     from PIL import Image
@@ -33,7 +34,8 @@ def _decode(sample: dict[str, Any], mel: MelParams) -> tuple[str, str, np.ndarra
         np.asarray(Image.open(io.BytesIO(sample[k])).convert("RGB"))
         for k in sorted(k for k in sample if k.startswith("frame") and k.endswith(".jpg"))
     ]
-    return sample["__key__"], meta["class"], log_mel(wave, mel), (np.stack(frames) if frames else None)
+    frames_or_none = np.stack(frames) if frames else None
+    return sample["__key__"], meta["class"], meta["source_id"], log_mel(wave, mel), frames_or_none
 
 
 def _as_is(sample: Any) -> Any:
@@ -70,13 +72,14 @@ def read_shards(
         if cache is not None
         else np.empty(shape, np.float32)
     )
-    keys, names, images = [], [], []
-    for i, (key, cls, m, frames) in enumerate(loader):
+    keys, names, sources, images = [], [], [], []
+    for i, (key, cls, source, m, frames) in enumerate(loader):
         if cls not in class_names:
             raise ValueError(f"sample {key} has class {cls!r}, not among {class_names}")
         mels[i] = m
         keys.append(key)
         names.append(cls)
+        sources.append(source)
         if clip is not None and frames is not None:
             images.append(clip.embed_frames(frames).mean(axis=0))
     if len(keys) != n:
@@ -96,6 +99,7 @@ def read_shards(
         labels=np.array([class_names.index(names[i]) for i in order]),
         mels=mels,
         images=embedded,
+        source_ids=[sources[i] for i in order],
     )
 
 

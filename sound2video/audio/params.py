@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import ClassVar, Literal, Optional
 
 from pydantic import Field, model_validator
 
 from ..frozen_clip import ClipModelSpec
-from ..params_base import StrictParams, TrainingParams
+from ..params_base import SHA256_PATTERN, StrictParams, TrainingParams
 
 
 class MelParams(StrictParams):
@@ -57,8 +57,26 @@ class SpecAugmentParams(StrictParams):
     max_time: float = Field(0.3, ge=0, le=1)
 
 
+class HeldOutListParams(StrictParams):
+    """A fixed evaluation list in VGG-Sound's format (its official test split: ``<id>_<start>.mp4,label`` rows)."""
+
+    path: str = Field(..., min_length=1, description="a path or URL of the list")
+    sha256: Optional[str] = Field(None, pattern=SHA256_PATTERN, description="checked when given")
+
+
 class TrainAudioParams(TrainingParams):
     dataset: str = Field("vggsound", description="the data set whose shards train the tower")
+    label_set: Literal["table", "present"] = Field(
+        "table",
+        description="the classes of the text matrix (training negatives and zero-shot candidates): every row of the "
+        "data set's label table (label_tables.<dataset>, e.g. all 309 VGG-Sound labels), or only the classes the "
+        "shards hold",
+    )
+    held_out_list: Optional[HeldOutListParams] = Field(
+        None,
+        description="evaluate only on the clips of this list (VGG-Sound's official test split); its coverage is "
+        "recorded, and a list that overlaps the training clips is refused",
+    )
     mel: MelParams = Field(default_factory=MelParams)
     encoder: AudioEncoderConfig = Field(default_factory=AudioEncoderConfig)
     clip_model: ClipModelSpec = Field(default_factory=ClipModelSpec)

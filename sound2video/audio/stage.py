@@ -12,9 +12,10 @@ import numpy as np
 from ..classes import ClassTable
 from ..frozen_clip import class_text_embeddings, load_clip
 from ..fsutil import atomic_path, write_metrics
-from ..params_io import load_block
+from ..params_io import label_table_for, load_block, read_yaml
 from .data import read_shards, shards_of
 from .evaluate import evaluate
+from .held_out import read_held_out, restrict_to
 from .model import save
 from .params import TrainAudioParams
 from .train import embed, train
@@ -32,7 +33,9 @@ def main(
     import torch
 
     params = load_block(params_path, "train_audio", TrainAudioParams)
-    table = ClassTable.read(classes_csv)
+    # the training data set's class table (label_tables.<dataset>: all 309 VGG-Sound labels in the paper profile)
+    table = ClassTable.read(label_table_for(read_yaml(params_path), params.dataset, classes_csv, params_path))
+    held_out = read_held_out(params.held_out_list) if params.held_out_list is not None else None
     started = time.monotonic()
     clip = load_clip(params.clip_model)
     eval_split = "test" if shards_of(shards_dir, "test") else "val"
@@ -49,10 +52,16 @@ def main(
         params.num_workers,
         cache / f"{eval_split}_mels.npy",
     )
-    present = sorted(set(train_feats.labels) | set(test_feats.labels))
+    coverage: dict = {}
+    if held_out is not None:
+        test_feats, coverage = restrict_to(held_out, test_feats, train_feats)
+    if params.label_set == "present":
+        present = sorted(set(train_feats.labels) | set(test_feats.labels))
+        for f in (train_feats, test_feats):
+            f.labels = np.array([present.index(int(i)) for i in f.labels])
+    else:
+        present = list(range(len(table.names)))
     names = [table.names[i] for i in present]
-    for f in (train_feats, test_feats):
-        f.labels = np.array([present.index(int(i)) for i in f.labels])
     text = class_text_embeddings(clip, [table[n].prompt for n in names], params.prompt_templates)
     log.info(
         "train_audio: %d train / %d %s clips, %d classes, features in %.1f s",
@@ -67,6 +76,7 @@ def main(
     test_audio = embed(tower, test_feats.mels)
     result = evaluate(test_audio, text, test_feats.labels, test_feats.images)
     result["split"] = eval_split
+    result |= coverage
     save(
         tower,
         params,

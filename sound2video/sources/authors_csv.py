@@ -11,7 +11,8 @@ import pandas as pd
 from ..classes import ClassTable
 from ..fsutil import safe_id
 from ..remote import resolve
-from .youtube import segment_id, watch_url, youtube_id
+from ..vggsound_list import segment_id
+from .youtube import watch_url, youtube_id
 
 if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
     from ..download.params import SourceParams

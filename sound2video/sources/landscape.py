@@ -11,7 +11,8 @@ import pandas as pd
 
 from ..classes import ClassTable
 from ..remote import resolve
-from .youtube import YOUTUBE_ID, segment_id, watch_url
+from ..vggsound_list import segment_id
+from .youtube import YOUTUBE_ID, watch_url
 
 if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
     from ..download.params import SourceParams

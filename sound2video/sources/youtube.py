@@ -29,10 +29,3 @@ def youtube_id(url_or_id: str) -> str | None:
 
 def watch_url(video_id: str) -> str:
     return f"https://www.youtube.com/watch?v={video_id}"
-
-
-def segment_id(base: str, start: float) -> str:
-    """``<base>_<start:06d>`` (VGG-Sound's convention) for whole seconds, else ``<base>_<milliseconds:09d>ms``."""
-    if float(start).is_integer():
-        return f"{base}_{int(start):06d}"
-    return f"{base}_{int(round(start * 1000)):09d}ms"
