@@ -165,6 +165,8 @@ def plan_models(validated: dict[str, Any]) -> list[dict[str, Any]]:
                 "batch_size": audio.batch_size,
                 "cpu_hours": round(audio.steps * audio.batch_size * per_sample / 3600, 1),
                 "needs": {"network": False, "gpu": "recommended"},
+                "label_set": getattr(audio, "label_set", "present"),
+                "held_out_list": None if getattr(audio, "held_out_list", None) is None else audio.held_out_list.path,
             }
         )
     sg = validated.get("stylegan3")
@@ -190,6 +192,19 @@ def plan_models(validated: dict[str, Any]) -> list[dict[str, Any]]:
                 "needs": {"network": False, "gpu": "recommended"},
             }
         )
+    video = validated.get("train_video")
+    if video is not None:  # no paper-size rate was measured (no GPU here): the plan says so instead of guessing
+        out.append(
+            {
+                "stage": "train_video",
+                "steps": video.steps,
+                "batch_size": video.batch_size,
+                "cpu_hours": None,
+                "needs": {"network": False, "gpu": "required"},
+            }
+        )
+    if validated.get("evaluate") is not None:
+        out.append({"stage": "evaluate", "steps": 0, "cpu_hours": None, "needs": {"network": False, "gpu": "required"}})
     return out
 
 
@@ -270,9 +285,17 @@ def render_table(plan: dict[str, Any]) -> str:
     lines.append("")
     for m in plan["models"]:
         extra = f", {m['steps']:,} steps x batch {m.get('batch_size', '-')}" if m["steps"] else ""
+        hours = (
+            "CPU hours not measured at this size"
+            if m["cpu_hours"] is None
+            else f"~{m['cpu_hours']} CPU hours at this machine's rates"
+        )
         lines.append(
-            f"{m['stage']}: ~{m['cpu_hours']} CPU hours at this machine's rates{extra}; GPU "
+            f"{m['stage']}: {hours}{extra}; GPU "
             f"{m['needs']['gpu'] or 'not needed'}; network {'yes' if m['needs']['network'] else 'no'}"
         )
+        if m.get("held_out_list"):
+            over = "every class of the label table" if m["label_set"] == "table" else "the classes the shards hold"
+            lines.append(f"  zero-shot over {over}, evaluated on the held-out list {m['held_out_list']}")
     lines += ["", f"Rates and sizes: {plan['rates']}."]
     return "\n".join(lines) + "\n"

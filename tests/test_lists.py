@@ -158,6 +158,10 @@ def test_plan_cli_json(repo_root):
     assert res.returncode == 0, res.stderr
     plan = json.loads(res.stdout)
     assert plan["profile"] == "paper" and [d["dataset"] for d in plan["datasets"]] == ["landscape", "vggsound"]
+    stages = {m["stage"]: m for m in plan["models"]}
+    assert list(stages) == ["train_audio", "stylegan3", "train_inversion", "train_video", "evaluate"]
+    assert stages["train_audio"]["held_out_list"] == "data/lists/vggsound_test.csv"
+    assert stages["train_audio"]["label_set"] == "table" and stages["train_video"]["needs"]["gpu"] == "required"
     table = subprocess.run(
         [sys.executable, "-m", "sound2video", "plan", "paper"],
         cwd=repo_root,
