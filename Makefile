@@ -10,7 +10,7 @@ UV_VERSION ?= 0.13.9
 LOCK_PY    ?= 3.11
 LOCK_PLATFORM ?= x86_64-manylinux_2_28
 
-.PHONY: setup ffmpeg chromium demo test lint bench clean-data lock plan
+.PHONY: setup ffmpeg chromium demo test lint bench clean-data lock lock-add plan
 
 setup: ffmpeg chromium $(STAMP)
 
@@ -36,11 +36,20 @@ $(STAMP): pyproject.toml $(LOCK)
 
 # Re-resolve the lock to the newest versions pyproject.toml allows (a deliberate upgrade: review the diff, run the
 # tests, commit). uv runs from a throw-away tool venv, never from the project's.
-lock:
-	$(PYTHON) -m venv /tmp/sound2video-lock-tool
-	/tmp/sound2video-lock-tool/bin/python -m pip install -q uv==$(UV_VERSION)
-	/tmp/sound2video-lock-tool/bin/uv pip compile pyproject.toml --extra test --generate-hashes --upgrade \
-	  --python-version $(LOCK_PY) --python-platform $(LOCK_PLATFORM) --no-header --annotation-style line -o $(LOCK)
+LOCK_TOOL := /tmp/sound2video-lock-tool
+LOCK_ARGS  = pyproject.toml --extra test --generate-hashes --python-version $(LOCK_PY) \
+  --python-platform $(LOCK_PLATFORM) --no-header --annotation-style line -o $(LOCK)
+
+$(LOCK_TOOL)/bin/uv:
+	$(PYTHON) -m venv $(LOCK_TOOL)
+	$(LOCK_TOOL)/bin/python -m pip install -q uv==$(UV_VERSION)
+
+lock: $(LOCK_TOOL)/bin/uv
+	$(LOCK_TOOL)/bin/uv pip compile --upgrade $(LOCK_ARGS)
+
+# After adding a dependency to pyproject.toml: resolve it into the lock while every other pin stays as it is.
+lock-add: $(LOCK_TOOL)/bin/uv
+	$(LOCK_TOOL)/bin/uv pip compile $(LOCK_ARGS)
 
 # What a profile will do and cost before anything runs: `make plan PROFILE=paper`.
 PROFILE ?= paper
