@@ -3,7 +3,17 @@ checkpoints that resume only when the fingerprint matches, and one loop (``train
 step function."""
 
 from .checkpoint import TrainState, code_fingerprint, resume, save_checkpoint
-from .distributed import World, gather, local_share, rank0_done, rank0_first, rank0_goes_first, sync_batchnorm, world
+from .distributed import (
+    World,
+    gather,
+    local_share,
+    mean_over_ranks,
+    rank0_done,
+    rank0_first,
+    rank0_goes_first,
+    sync_batchnorm,
+    world,
+)
 from .loop import optimize, train_loop, update_ema, write_history
 from .schedule import batch_indices, lr_factor, resolve_device, step_generator
 
@@ -15,6 +25,7 @@ __all__ = [
     "gather",
     "local_share",
     "lr_factor",
+    "mean_over_ranks",
     "optimize",
     "rank0_done",
     "rank0_first",

@@ -162,6 +162,17 @@ def all_reduce_sum(x: torch.Tensor) -> torch.Tensor:
     return _AllReduceSum.apply(x) if world().size > 1 else x
 
 
+def mean_over_ranks(value: torch.Tensor | float) -> torch.Tensor | float:
+    """The mean of a logged value over ranks (a loss over each rank's slice -> the global batch's); no gradient."""
+    if world().size == 1:
+        return value
+    import torch.distributed as dist
+
+    t = torch.as_tensor(value, dtype=torch.float64).detach().clone()
+    dist.all_reduce(t)
+    return float(t) / world().size
+
+
 def average_gradients(params: Sequence[torch.Tensor]) -> None:
     """All-reduce the gradients of ``params`` and divide by the world size (one flat buffer; a gradient that is
     None on every rank stays None, so optimisers skip it as they would alone)."""
