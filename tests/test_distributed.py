@@ -64,6 +64,7 @@ def test_the_params_switch_and_the_torchrun_command(tmp_path: Path):
     assert cmd[-3:] == ["stages/train_audio.py", "--params", "params.yaml"]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_two_gloo_processes_equal_one_process_and_resume(tmp_path: Path):
     run_script(tmp_path, 1, "one", "one.pt")

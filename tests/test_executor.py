@@ -55,6 +55,7 @@ def test_dask_is_imported_only_for_kind_dask():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.slow
 def test_killed_worker_costs_one_retry_and_nothing_is_lost(tmp_path: Path):
     marker = tmp_path / "died"
     ledger = Ledger(tmp_path / "dask" / "ledger.parquet", COLUMNS)
@@ -73,6 +74,7 @@ def test_killed_worker_costs_one_retry_and_nothing_is_lost(tmp_path: Path):
     assert tree(tmp_path / "dask") == tree(tmp_path / "local")  # the half-written file was redone
 
 
+@pytest.mark.slow
 def test_interrupted_on_dask_resumes_locally(tmp_path: Path):
     ledger = Ledger(tmp_path / "ledger.parquet", COLUMNS)
     worker = partial(write_square, out_dir=str(tmp_path))
@@ -83,6 +85,7 @@ def test_interrupted_on_dask_resumes_locally(tmp_path: Path):
     assert list(resumed.finalise()["id"]) == list(range(8))
 
 
+@pytest.mark.slow
 def test_cut_stage_byte_identical_on_local_and_dask(tmp_path: Path):
     src = tmp_path / "src"
     src.mkdir()
@@ -108,3 +111,34 @@ def test_cut_stage_byte_identical_on_local_and_dask(tmp_path: Path):
     files = tree(tmp_path / "local")
     assert LEDGER_NAME in files and sum(f.endswith(".mp4") for f in files) == 3
     assert files == tree(tmp_path / "dask")  # clips and the ledger's parquet, byte for byte
+
+
+@pytest.mark.slow
+def test_download_stage_byte_identical_on_local_and_dask(tmp_path: Path, repo_root: Path, monkeypatch):
+    from sound2video.classes import ClassTable
+    from sound2video.download.params import DownloadParams
+    from sound2video.download.stage import run as download_run
+
+    monkeypatch.chdir(repo_root)
+    p = DownloadParams.model_validate(
+        {
+            "classes": ["raining", "thunderstorm"],
+            "min_height": 180,
+            "workers": 2,
+            "source": {
+                "kind": "synthetic",
+                "synthetic": {
+                    "videos_per_class": 2,
+                    "duration_seconds": 1.0,
+                    "resolutions": [[320, 180]],
+                    "fps": 10,
+                    "sample_rate": 16000,
+                },
+            },
+        },
+        context={"known_classes": ClassTable.read().names},
+    )
+    local = download_run(p, ClassTable.read(), tmp_path / "local")
+    dask = download_run(p, ClassTable.read(), tmp_path / "dask", executor=executor_for(DASK2))
+    assert list(local["status"]) == ["ok"] * 4 and local.equals(dask)
+    assert tree(tmp_path / "local") == tree(tmp_path / "dask")
