@@ -32,9 +32,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sound2video.cut import stage  # noqa: E402
 from sound2video.cut.params import CutParams  # noqa: E402
-from sound2video.executor import ExecutorParams, executor_for  # noqa: E402
+from sound2video.executor import ExecutorParams, open_executor  # noqa: E402
 from sound2video.fsutil import sha256_file  # noqa: E402
-from sound2video.work_queue import Executor, thread_executor  # noqa: E402
 
 
 def make_sources(folder: Path, count: int, seconds: float) -> list[Path]:
@@ -97,11 +96,11 @@ def main() -> None:
         src.mkdir(parents=True, exist_ok=True)
         sources = sorted(src.glob("*.mp4")) or make_sources(src, args.videos, args.seconds)
         rows = downloads(sources)
-        variants: dict[str, Callable[[], Executor]] = {
-            "local": lambda: thread_executor,
-            "dask-2": lambda: executor_for(ExecutorParams(kind="dask", n_workers=2)),
-            "dask-2-running": lambda: executor_for(ExecutorParams(kind="dask", address=running.scheduler_address)),  # type: ignore[union-attr]
-            "dask-1": lambda: executor_for(ExecutorParams(kind="dask", n_workers=1)),
+        variants: dict[str, Callable[[], ExecutorParams]] = {
+            "local": lambda: ExecutorParams(),
+            "dask-2": lambda: ExecutorParams(kind="dask", n_workers=2),
+            "dask-2-running": lambda: ExecutorParams(kind="dask", address=running.scheduler_address),  # type: ignore[union-attr]
+            "dask-1": lambda: ExecutorParams(kind="dask", n_workers=1),
         }
         if args.only:
             variants = {args.only: variants[args.only]}
@@ -113,7 +112,8 @@ def main() -> None:
             for name, make in variants.items():
                 out = work / f"{name}-{rep}"
                 t0 = time.perf_counter()
-                ledger = stage.run(p, rows, src, out, make())
+                with open_executor(make()) as executor:  # as the stage's main does: started and stopped in the time
+                    ledger = stage.run(p, rows, src, out, executor)
                 times[name].append(time.perf_counter() - t0)
                 clips = int((ledger["status"] == "ok").sum())
                 files = tree(out)

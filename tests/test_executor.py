@@ -17,7 +17,7 @@ from test_cut import downloads_for
 
 from sound2video.cut.params import CutParams
 from sound2video.cut.stage import run as cut_run
-from sound2video.executor import ExecutorParams, executor_for, load_executor
+from sound2video.executor import ExecutorParams, executor_for, load_params, open_executor
 from sound2video.ledger import LEDGER_NAME, Ledger
 from sound2video.params_base import ParamsError
 from sound2video.work_queue import run_queue, thread_executor
@@ -34,16 +34,16 @@ def tree(folder: Path) -> dict[str, bytes]:
 def test_params_validated_and_local_by_default(tmp_path: Path):
     p = tmp_path / "params.yaml"
     p.write_text("datasets: [landscape]\n")
-    assert load_executor(p) is thread_executor  # no section: the embedded default
+    assert executor_for(load_params(p)) is thread_executor  # no section: the embedded default
     p.write_text("executor: {kind: local, address: 'tcp://127.0.0.1:8786'}\n")
     with pytest.raises(ParamsError, match="executor: .*only to kind: dask"):
-        load_executor(p)
+        load_params(p)
     p.write_text("executor: {kind: dask, address: 'localhost:8786'}\n")
     with pytest.raises(ParamsError, match="executor.address"):
-        load_executor(p)
+        load_params(p)
     p.write_text("executor: {kind: slurm}\n")
     with pytest.raises(ParamsError, match="executor.kind"):
-        load_executor(p)
+        load_params(p)
 
 
 def test_dask_is_imported_only_for_kind_dask():
@@ -61,7 +61,8 @@ def test_killed_worker_costs_one_retry_and_nothing_is_lost(tmp_path: Path):
     ledger = Ledger(tmp_path / "dask" / "ledger.parquet", COLUMNS)
     (tmp_path / "dask").mkdir()
     worker = partial(write_square, out_dir=str(tmp_path / "dask"), die_on=3, marker=str(marker))
-    out = run_queue(list(range(8)), worker, ledger, workers=2, executor=executor_for(DASK2))
+    with open_executor(DASK2) as dask:
+        out = run_queue(list(range(8)), worker, ledger, workers=2, executor=dask)
     assert marker.exists(), "the worker for item 3 must have died once"
     assert [i for i, _ in out.results] == list(range(8)) and out.statuses == {"ok": 8}
     assert os.getpid() not in {r["pid"] for _, r in out.results}, "items ran in worker processes"
@@ -78,7 +79,8 @@ def test_killed_worker_costs_one_retry_and_nothing_is_lost(tmp_path: Path):
 def test_interrupted_on_dask_resumes_locally(tmp_path: Path):
     ledger = Ledger(tmp_path / "ledger.parquet", COLUMNS)
     worker = partial(write_square, out_dir=str(tmp_path))
-    run_queue(list(range(4)), worker, ledger, workers=2, executor=executor_for(DASK2))  # killed before 4..7
+    with open_executor(DASK2) as dask:
+        run_queue(list(range(4)), worker, ledger, workers=2, executor=dask)  # killed before 4..7
     resumed = Ledger(tmp_path / "ledger.parquet", COLUMNS)  # a new process: journal only
     out = run_queue(list(range(8)), worker, resumed, workers=2, done=lambda i: resumed.get(i) is not None)
     assert out.skipped == 4 and [i for i, _ in out.results] == [4, 5, 6, 7]
@@ -105,7 +107,8 @@ def test_cut_stage_byte_identical_on_local_and_dask(tmp_path: Path):
         )
     )
     local = cut_run(p, downloads_for(src), src, tmp_path / "local")
-    dask = cut_run(p, downloads_for(src), src, tmp_path / "dask", executor_for(DASK2))
+    with open_executor(DASK2) as executor:  # one LocalCluster for both of the stage's queues (plan, cut)
+        dask = cut_run(p, downloads_for(src), src, tmp_path / "dask", executor)
     assert sorted(local["status"]) == ["ok", "ok", "ok", "rejected"]
     assert local.equals(dask)
     files = tree(tmp_path / "local")
@@ -139,6 +142,7 @@ def test_download_stage_byte_identical_on_local_and_dask(tmp_path: Path, repo_ro
         context={"known_classes": ClassTable.read().names},
     )
     local = download_run(p, ClassTable.read(), tmp_path / "local")
-    dask = download_run(p, ClassTable.read(), tmp_path / "dask", executor=executor_for(DASK2))
+    with open_executor(DASK2) as executor:
+        dask = download_run(p, ClassTable.read(), tmp_path / "dask", executor=executor)
     assert list(local["status"]) == ["ok"] * 4 and local.equals(dask)
     assert tree(tmp_path / "local") == tree(tmp_path / "dask")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..executor import load_executor
+from ..executor import open_executor
 from ..fsutil import inside, sha256_file
 from ..ledger import LEDGER_NAME, Ledger, read_ledger_file
 from ..media.probe import ProbeError, probe, remux_continuous, require_ffmpeg
@@ -312,4 +312,5 @@ def _prune(out_dir: Path, ledger: Ledger, keep: set[tuple]) -> None:
 def main(params_path: str, dataset: str, raw_dir: str, out_dir: str) -> None:
     """Stage entry: validate the ``cut.<dataset>`` block, read the download ledger, then run."""
     params = load_block(params_path, "cut", CutParams, dataset)
-    run(params, read_ledger_file(Path(raw_dir) / LEDGER_NAME, "download"), raw_dir, out_dir, load_executor(params_path))
+    with open_executor(params_path) as executor:
+        run(params, read_ledger_file(Path(raw_dir) / LEDGER_NAME, "download"), raw_dir, out_dir, executor)

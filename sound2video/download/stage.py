@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ..classes import ClassTable
-from ..executor import load_executor
+from ..executor import open_executor
 from ..fsutil import inside, sha256_file, write_json_atomic
 from ..ledger import LEDGER_NAME, SOURCE_NAME, Ledger
 from ..media.probe import ProbeError, probe, require_ffmpeg
@@ -251,4 +251,5 @@ def main(params_path: str, classes_csv: str, dataset: str, out_dir: str) -> None
     """Stage entry: validate the ``download.<dataset>`` block, then run."""
     table = ClassTable.read(label_table_for(read_yaml(params_path), dataset, classes_csv, params_path))
     params = load_block(params_path, "download", DownloadParams, dataset, context={"known_classes": table.names})
-    run(params, table, out_dir, Path(out_dir).parent / RUN_LOG_NAME, load_executor(params_path))
+    with open_executor(params_path) as executor:
+        run(params, table, out_dir, Path(out_dir).parent / RUN_LOG_NAME, executor)
