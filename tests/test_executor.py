@@ -4,6 +4,7 @@ and resume across engines."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -117,32 +118,40 @@ def test_cut_stage_byte_identical_on_local_and_dask(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_download_stage_byte_identical_on_local_and_dask(tmp_path: Path, repo_root: Path, monkeypatch):
+def test_download_stage_byte_identical_on_local_and_dask(tmp_path: Path, repo_root: Path, monkeypatch, caplog):
+    """The dask side runs through the stage's entry (``main``), which reads the ``executor`` section."""
+    import yaml
+
     from sound2video.classes import ClassTable
     from sound2video.download.params import DownloadParams
+    from sound2video.download.stage import main as download_main
     from sound2video.download.stage import run as download_run
 
     monkeypatch.chdir(repo_root)
-    p = DownloadParams.model_validate(
-        {
-            "classes": ["raining", "thunderstorm"],
-            "min_height": 180,
-            "workers": 2,
-            "source": {
-                "kind": "synthetic",
-                "synthetic": {
-                    "videos_per_class": 2,
-                    "duration_seconds": 1.0,
-                    "resolutions": [[320, 180]],
-                    "fps": 10,
-                    "sample_rate": 16000,
-                },
+    block = {
+        "classes": ["raining", "thunderstorm"],
+        "min_height": 180,
+        "workers": 2,
+        "source": {
+            "kind": "synthetic",
+            "synthetic": {
+                "videos_per_class": 2,
+                "duration_seconds": 1.0,
+                "resolutions": [[320, 180]],
+                "fps": 10,
+                "sample_rate": 16000,
             },
         },
-        context={"known_classes": ClassTable.read().names},
-    )
+    }
+    p = DownloadParams.model_validate(block, context={"known_classes": ClassTable.read().names})
     local = download_run(p, ClassTable.read(), tmp_path / "local")
-    with open_executor(DASK2) as executor:
-        dask = download_run(p, ClassTable.read(), tmp_path / "dask", executor=executor)
-    assert list(local["status"]) == ["ok"] * 4 and local.equals(dask)
-    assert tree(tmp_path / "local") == tree(tmp_path / "dask")
+    params = tmp_path / "params.yaml"
+    executor = {"kind": "dask", "n_workers": 2, "retries": 1}
+    params.write_text(
+        yaml.safe_dump({"datasets": ["landscape"], "download": {"landscape": block}, "executor": executor})
+    )
+    caplog.set_level(logging.INFO, logger="sound2video.executor")
+    download_main(str(params), "data/classes.csv", "landscape", str(tmp_path / "dask" / "raw"))
+    assert "LocalCluster of 2 worker processes" in caplog.text
+    assert list(local["status"]) == ["ok"] * 4
+    assert tree(tmp_path / "local") == tree(tmp_path / "dask" / "raw")  # media, ledger and source record
