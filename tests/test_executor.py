@@ -12,11 +12,12 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from dask_workers import write_square
+from dask_workers import die_after_first, write_square
 from media import make_video
 from test_cut import downloads_for
 
 from sound2video.cut.params import CutParams
+from sound2video.cut.stage import cut_clip
 from sound2video.cut.stage import run as cut_run
 from sound2video.executor import ExecutorParams, executor_for, load_params, open_executor
 from sound2video.ledger import LEDGER_NAME, Ledger
@@ -25,6 +26,19 @@ from sound2video.work_queue import run_queue, thread_executor
 
 COLUMNS = ["id", "status", "reason", "value"]
 DASK2 = ExecutorParams(kind="dask", n_workers=2, threads_per_worker=1, retries=1)
+
+
+class KillOneCutWorker:
+    """An executor around another that kills the worker process of the first clip cut (after its files are
+    written, before its result comes back)."""
+
+    def __init__(self, inner, marker: Path):
+        self.inner, self.marker = inner, marker
+
+    def __call__(self, worker, items, workers):
+        if getattr(worker, "func", None) is cut_clip:
+            worker = partial(die_after_first, worker=worker, marker=str(self.marker))
+        return self.inner(worker, items, workers)
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -89,7 +103,7 @@ def test_interrupted_on_dask_resumes_locally(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_cut_stage_byte_identical_on_local_and_dask(tmp_path: Path):
+def test_cut_stage_byte_identical_on_local_and_dask_with_a_worker_killed(tmp_path: Path):
     src = tmp_path / "src"
     src.mkdir()
     make_video(src / "a.mp4", size=(320, 180), seconds=2.2)
@@ -108,9 +122,12 @@ def test_cut_stage_byte_identical_on_local_and_dask(tmp_path: Path):
         )
     )
     local = cut_run(p, downloads_for(src), src, tmp_path / "local")
+    marker = tmp_path / "killed"
     with open_executor(DASK2) as executor:  # one LocalCluster for both of the stage's queues (plan, cut)
-        dask = cut_run(p, downloads_for(src), src, tmp_path / "dask", executor)
+        dask = cut_run(p, downloads_for(src), src, tmp_path / "dask", KillOneCutWorker(executor, marker))
+    assert marker.exists(), "a worker process must have died mid-stage"
     assert sorted(local["status"]) == ["ok", "ok", "ok", "rejected"]
+    assert not dask.duplicated(["video_id", "clip_index"]).any()  # every clip once
     assert local.equals(dask)
     files = tree(tmp_path / "local")
     assert LEDGER_NAME in files and sum(f.endswith(".mp4") for f in files) == 3
