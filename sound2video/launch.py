@@ -58,5 +58,5 @@ def exit_with_launch(params_path: str, section: str, fn: Callable[[], object]) -
     if n == 1:
         sys.exit(_run_rank(fn))
     cmd = torchrun_command(n, [sys.argv[0], *sys.argv[1:]])
-    print(f"{section}: {n} training processes: {' '.join(cmd)}", file=sys.stderr)
+    log.info("%s: %d training processes: %s", section, n, " ".join(cmd))
     sys.exit(subprocess.run(cmd, check=False).returncode)
