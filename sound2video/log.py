@@ -29,6 +29,8 @@ def progress(iterable: Iterable[T] | None = None, **kwargs: Any) -> Any:
 
     forced = os.environ.get("SOUND2VIDEO_PROGRESS")
     disable = None if forced is None else forced in ("0", "false", "no")
+    if kwargs.pop("disable", None):  # the caller hides it (e.g. training ranks other than 0)
+        disable = True
     kwargs.setdefault("file", sys.stderr)
     kwargs.setdefault("dynamic_ncols", True)
     kwargs.setdefault("mininterval", 0.5)

@@ -12,6 +12,7 @@ from .audio.params import TrainAudioParams
 from .cut.params import CutParams
 from .download.params import DownloadParams
 from .evaluation.params import EvaluateParams
+from .executor.params import ExecutorParams
 from .inversion.params import TrainInversionParams
 from .models.stylegan3.params import StyleGAN3Params
 from .shard.params import ShardParams
@@ -29,4 +30,5 @@ PROJECT_WIDE: dict[str, type[BaseModel]] = {
     "train_inversion": TrainInversionParams,
     "train_video": TrainVideoParams,
     "evaluate": EvaluateParams,
+    "executor": ExecutorParams,
 }

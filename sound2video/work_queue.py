@@ -6,8 +6,9 @@ workers return values and never touch it, so a run that is killed keeps every fi
 a rerun skips the items the ledger says are done.
 
 The executor is the one replaceable part: any function ``(worker, items, workers) -> iterator of (index, result)``
-that yields results as they complete (a thread pool here; a process or cluster pool later). Workers therefore must
-be picklable (module-level functions, ``functools.partial`` of them), never lambdas or closures.
+that yields results as they complete (a thread pool here; Dask distributed in ``sound2video.executor``, chosen by
+the ``executor`` params section). Workers therefore must be picklable (module-level functions, ``functools.partial``
+of them), never lambdas or closures; ``rows`` and ``done`` run in the driver and may be closures.
 """
 
 from __future__ import annotations

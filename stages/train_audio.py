@@ -3,7 +3,7 @@
 import argparse
 
 from sound2video.audio import stage
-from sound2video.entry import exit_with
+from sound2video.launch import exit_with_launch
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
@@ -15,4 +15,8 @@ if __name__ == "__main__":
     ap.add_argument("--metrics", required=True)
     ap.add_argument("--plots", required=True)
     a = ap.parse_args()
-    exit_with(lambda: stage.main(a.params, a.classes, a.shards, a.out, a.checkpoints, a.metrics, a.plots))
+    exit_with_launch(
+        a.params,
+        "train_audio",
+        lambda: stage.main(a.params, a.classes, a.shards, a.out, a.checkpoints, a.metrics, a.plots),
+    )

@@ -2,8 +2,8 @@
 
 import argparse
 
-from sound2video.entry import exit_with
 from sound2video.inversion import stage
+from sound2video.launch import exit_with_launch
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
@@ -14,4 +14,6 @@ if __name__ == "__main__":
     ap.add_argument("--metrics", required=True)
     ap.add_argument("--plots", required=True)
     a = ap.parse_args()
-    exit_with(lambda: stage.main(a.params, a.generator, a.out, a.checkpoints, a.metrics, a.plots))
+    exit_with_launch(
+        a.params, "train_inversion", lambda: stage.main(a.params, a.generator, a.out, a.checkpoints, a.metrics, a.plots)
+    )

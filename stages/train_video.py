@@ -3,7 +3,7 @@ blocks, image and video discriminators) on the Landscape shards; held-out metric
 
 import argparse
 
-from sound2video.entry import exit_with
+from sound2video.launch import exit_with_launch
 from sound2video.video import stage
 
 if __name__ == "__main__":
@@ -19,8 +19,10 @@ if __name__ == "__main__":
     ap.add_argument("--metrics", required=True)
     ap.add_argument("--plots", required=True)
     a = ap.parse_args()
-    exit_with(
+    exit_with_launch(
+        a.params,
+        "train_video",
         lambda: stage.main(
             a.params, a.shards, a.generator, a.audio, a.inversion, a.out, a.checkpoints, a.metrics, a.plots, a.classes
-        )
+        ),
     )

@@ -13,6 +13,7 @@ from ..classes import ClassTable
 from ..frozen_clip import class_text_embeddings, load_clip
 from ..fsutil import atomic_path, write_metrics
 from ..params_io import label_table_for, load_block, read_yaml
+from ..training import rank0_done, rank0_goes_first, world
 from .data import read_shards, shards_of
 from .evaluate import evaluate
 from .held_out import read_held_out, restrict_to
@@ -41,6 +42,7 @@ def main(
     eval_split = "test" if shards_of(shards_dir, "test") else "val"
     cache = Path(ckpt_dir) / "features"
     cache.mkdir(parents=True, exist_ok=True)
+    rank0_goes_first()  # under torchrun rank 0 fills the feature cache (to rank0_done), the other ranks read it
     train_feats = read_shards(
         shards_of(shards_dir, "train"), params.mel, table.names, clip, params.num_workers, cache / "train_mels.npy"
     )
@@ -52,6 +54,7 @@ def main(
         params.num_workers,
         cache / f"{eval_split}_mels.npy",
     )
+    rank0_done()
     coverage: dict = {}
     if held_out is not None:
         test_feats, coverage = restrict_to(held_out, test_feats, train_feats)
@@ -73,6 +76,8 @@ def main(
     )
     plots = Path(plots_dir)
     tower, _ = train(params, train_feats, torch.from_numpy(text), Path(ckpt_dir), log_csv=plots / "train_log.csv")
+    if not world().is_main:
+        return {}  # rank 0 alone evaluates and writes the model, metrics and plots
     test_audio = embed(tower, test_feats.mels)
     result = evaluate(test_audio, text, test_feats.labels, test_feats.images)
     result["split"] = eval_split

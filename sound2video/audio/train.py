@@ -9,7 +9,18 @@ import numpy as np
 import torch
 
 from ..stage_code import code_files
-from ..training import TrainState, batch_indices, code_fingerprint, optimize, resolve_device, step_generator, train_loop
+from ..training import (
+    TrainState,
+    batch_indices,
+    code_fingerprint,
+    gather,
+    local_share,
+    optimize,
+    resolve_device,
+    step_generator,
+    sync_batchnorm,
+    train_loop,
+)
 from .data import Features
 from .encoder import AudioTower
 from .losses import class_info_nce, info_nce, spec_augment
@@ -27,13 +38,16 @@ def checkpoint_fingerprint(params: TrainAudioParams) -> str:
 def step_loss(
     tower: AudioTower, params: TrainAudioParams, feats: Features, text: torch.Tensor, idx: torch.Tensor, step: int
 ) -> torch.Tensor:
+    """The loss of the global batch ``idx``. Under torchrun each rank encodes its slice of the batch (augmented as
+    part of the global batch, so the masks match a single process) and the losses see every rank's embeddings."""
     device = text.device
     mel = torch.from_numpy(np.asarray(feats.mels[idx.numpy()], dtype=np.float32))
     labels = torch.from_numpy(feats.labels[idx.numpy()]).to(device)
     gen = step_generator(params.seed, step)
     aug = params.specaugment
     view = spec_augment(mel, gen, aug.freq_masks, aug.time_masks, aug.max_freq, aug.max_time) if aug else mel
-    audio = tower.encoder(view.to(device))
+    share = local_share(len(idx))  # the whole batch in a single process
+    audio = gather(tower.encoder(view[share].to(device)))
     scale = tower.logit_scale()
     loss = params.text_weight * class_info_nce(audio, text, labels, scale)
     if params.image_weight and feats.images is not None:
@@ -41,7 +55,7 @@ def step_loss(
         loss = loss + params.image_weight * info_nce(audio, images, scale)
     if params.augment_weight and aug:
         other = spec_augment(mel, gen, aug.freq_masks, aug.time_masks, aug.max_freq, aug.max_time)
-        loss = loss + params.augment_weight * info_nce(audio, tower.encoder(other.to(device)), scale)
+        loss = loss + params.augment_weight * info_nce(audio, gather(tower.encoder(other[share].to(device))), scale)
     return loss
 
 
@@ -58,6 +72,7 @@ def train(
     device = resolve_device(params.device)
     text = text.to(device)
     tower = AudioTower(params.encoder.model_copy(update={"embed_dim": text.shape[1]})).to(device)
+    sync_batchnorm(tower)  # ranks encode slices: BatchNorm statistics over the global batch (a no-op alone)
     opt = torch.optim.AdamW(tower.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     state = TrainState({"tower": tower}, {"tower": opt})
     batch = min(params.batch_size, len(feats.labels))

@@ -17,12 +17,13 @@ from typing import Any
 
 import pandas as pd
 
+from ..executor import open_executor
 from ..fsutil import inside, sha256_file
 from ..ledger import LEDGER_NAME, Ledger, read_ledger_file
 from ..media.probe import ProbeError, probe, remux_continuous, require_ffmpeg
 from ..media.windows import decode_windows
 from ..params_io import load_block
-from ..work_queue import run_queue
+from ..work_queue import Executor, run_queue, thread_executor
 from .checks import motion, scene_cuts, verify_outputs
 from .params import CutParams
 from .plan import Unclippable, plan_clips
@@ -227,10 +228,17 @@ def _video_done(rows_by_video: dict[str, list[dict]], video_id: str, fp: str, ou
     )
 
 
-def run(params: CutParams, downloads: pd.DataFrame, raw_dir: str | Path, out_dir: str | Path) -> pd.DataFrame:
-    """Cut every ``ok`` row of the download ledger into clips; returns the clips ledger."""
+def run(
+    params: CutParams,
+    downloads: pd.DataFrame,
+    raw_dir: str | Path,
+    out_dir: str | Path,
+    executor: Executor = thread_executor,
+) -> pd.DataFrame:
+    """Cut every ``ok`` row of the download ledger into clips on ``executor``; returns the clips ledger."""
     require_ffmpeg()
-    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    # absolute: workers on other processes/machines need not share the driver's working directory
+    raw_dir, out_dir = Path(raw_dir).absolute(), Path(out_dir).absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out_dir / REMUX_DIR, ignore_errors=True)  # a killed run's leftovers
     ledger = Ledger(out_dir / LEDGER_NAME, LEDGER_COLUMNS, key_columns=("video_id", "clip_index"))
@@ -252,6 +260,7 @@ def run(params: CutParams, downloads: pd.DataFrame, raw_dir: str | Path, out_dir
         done=lambda task: _video_done(rows_by_video, task.video["id"], task.fingerprint, out_dir),
         desc="cut: plan",
         unit="video",
+        executor=executor,
     )
     jobs = [job for _, (video_jobs, _) in planned.results for job in video_jobs]
     try:
@@ -262,6 +271,7 @@ def run(params: CutParams, downloads: pd.DataFrame, raw_dir: str | Path, out_dir
             workers=params.workers,
             desc="cut",
             unit="clip",
+            executor=executor,
         )
     finally:
         shutil.rmtree(out_dir / REMUX_DIR, ignore_errors=True)
@@ -302,4 +312,5 @@ def _prune(out_dir: Path, ledger: Ledger, keep: set[tuple]) -> None:
 def main(params_path: str, dataset: str, raw_dir: str, out_dir: str) -> None:
     """Stage entry: validate the ``cut.<dataset>`` block, read the download ledger, then run."""
     params = load_block(params_path, "cut", CutParams, dataset)
-    run(params, read_ledger_file(Path(raw_dir) / LEDGER_NAME, "download"), raw_dir, out_dir)
+    with open_executor(params_path) as executor:
+        run(params, read_ledger_file(Path(raw_dir) / LEDGER_NAME, "download"), raw_dir, out_dir, executor)

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ..classes import ClassTable
+from ..executor import open_executor
 from ..fsutil import inside, sha256_file, write_json_atomic
 from ..ledger import LEDGER_NAME, SOURCE_NAME, Ledger
 from ..media.probe import ProbeError, probe, require_ffmpeg
@@ -26,7 +27,7 @@ from ..remote import resolve
 from ..sources import read_manifest
 from ..sources.registry import source_for
 from ..sources.ytdlp import WINDOWS_NAME, classify_error
-from ..work_queue import run_queue
+from ..work_queue import Executor, run_queue, thread_executor
 from .params import DownloadParams
 
 log = logging.getLogger(__name__)
@@ -146,12 +147,16 @@ def _timed_fetch(item: dict[str, Any], params: DownloadParams, out_dir: Path) ->
 
 
 def run(
-    params: DownloadParams, classes: ClassTable, out_dir: str | Path, log_path: str | Path | None = None
+    params: DownloadParams,
+    classes: ClassTable,
+    out_dir: str | Path,
+    log_path: str | Path | None = None,
+    executor: Executor = thread_executor,
 ) -> pd.DataFrame:
-    """Download every item of the configured source into ``out_dir``; returns the ledger. ``log_path`` (optional,
-    outside ``out_dir``) receives per-item timings."""
+    """Download every item of the configured source into ``out_dir`` on ``executor``; returns the ledger.
+    ``log_path`` (optional, outside ``out_dir``) receives per-item timings."""
     require_ffmpeg()
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).absolute()  # workers in other processes need not share the driver's working directory
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out_dir / PARTIAL_DIR, ignore_errors=True)  # leftovers of a killed run are never trusted
     manifest = read_manifest(params, classes)
@@ -198,6 +203,7 @@ def run(
         done=lambda item: not _needs_work(ledger.get(item["id"]), out_dir, params.max_attempts, current),
         desc="download",
         unit="video",
+        executor=executor,
     )
     keep = {(i,) for i in manifest["id"]}
     _prune_orphans(out_dir, ledger, keep)
@@ -245,4 +251,5 @@ def main(params_path: str, classes_csv: str, dataset: str, out_dir: str) -> None
     """Stage entry: validate the ``download.<dataset>`` block, then run."""
     table = ClassTable.read(label_table_for(read_yaml(params_path), dataset, classes_csv, params_path))
     params = load_block(params_path, "download", DownloadParams, dataset, context={"known_classes": table.names})
-    run(params, table, out_dir, Path(out_dir).parent / RUN_LOG_NAME)
+    with open_executor(params_path) as executor:
+        run(params, table, out_dir, Path(out_dir).parent / RUN_LOG_NAME, executor)

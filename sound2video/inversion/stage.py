@@ -14,6 +14,7 @@ import numpy as np
 
 from ..fsutil import atomic_path, sha256_file, write_json_atomic, write_metrics
 from ..params_io import load_block
+from ..training import rank0_done, rank0_goes_first, world
 from .params import TrainInversionParams
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,9 @@ def main(
     generator_sha = sha256_file(Path(generator_dir) / WEIGHTS)
     gen_config = read_config(generator_dir, expected_format="stylegan3")
     random_generator = bool(gen_config.get("source", {}).get("random_init"))
+    rank0_goes_first()  # under torchrun rank 0 prepares the images on disk, the other ranks then read them
     images = _images(params, G, ckpt, generator_sha)
+    rank0_done()
     train_idx, val_idx = split(images, params.images.val_fraction, params.images.seed)
     if len(train_idx) == 0 or len(val_idx) == 0:
         raise ValueError(
@@ -113,6 +116,8 @@ def main(
     inverter, _ = train(
         params, G, images.images, loss_fn, ckpt, fingerprint, indices=train_idx, log_csv=plots / "train_log.csv"
     )
+    if not world().is_main:
+        return {}  # rank 0 alone evaluates and writes the model, metrics and plots
     G = G.cpu()
     val = images.subset(val_idx)
     pick = grid_selection(val.sources, params.grid_images)

@@ -10,7 +10,18 @@ import numpy as np
 import torch
 
 from ..stage_code import code_files
-from ..training import TrainState, batch_indices, code_fingerprint, optimize, resolve_device, step_generator, train_loop
+from ..training import (
+    TrainState,
+    batch_indices,
+    code_fingerprint,
+    local_share,
+    mean_over_ranks,
+    optimize,
+    resolve_device,
+    step_generator,
+    sync_batchnorm,
+    train_loop,
+)
 from .losses import InversionLoss
 from .model import Inverter, to_model_input
 from .params import TrainInversionParams
@@ -43,6 +54,7 @@ def train(
     device = resolve_device(params.device)
     torch.manual_seed(params.seed)
     inverter = Inverter(params.encoder, G.num_ws, G.w_dim, G.img_resolution, G.mapping.w_avg.cpu()).to(device)
+    sync_batchnorm(inverter)  # under torchrun ranks encode slices: BatchNorm statistics over the global batch
     G = G.to(device).eval().requires_grad_(False)
     loss_fn = loss_fn.to(device)
     opt = torch.optim.AdamW(inverter.encoder.parameters(), lr=params.lr, weight_decay=params.weight_decay)
@@ -55,10 +67,11 @@ def train(
         if params.hflip:
             flip = torch.rand(len(x), generator=step_generator(params.seed, step)) < 0.5
             x = torch.where(flip.to(device).view(-1, 1, 1, 1), x.flip(3), x)
+        x = x[local_share(len(x))]  # under torchrun this rank's slice (every term is a mean over images)
         ws = inverter(x)
         loss, parts = loss_fn(x, G.synthesis(ws), ws)
         optimize(opt, loss, params.grad_clip)
-        return {"loss": loss.detach(), **parts}
+        return {"loss": mean_over_ranks(loss.detach()), **{k: mean_over_ranks(v) for k, v in parts.items()}}
 
     train_loop(
         "train_inversion",

@@ -3,20 +3,40 @@ checkpoints that resume only when the fingerprint matches, and one loop (``train
 step function."""
 
 from .checkpoint import TrainState, code_fingerprint, resume, save_checkpoint
+from .distributed import (
+    World,
+    gather,
+    local_share,
+    mean_over_ranks,
+    rank0_done,
+    rank0_first,
+    rank0_goes_first,
+    sync_batchnorm,
+    world,
+)
 from .loop import optimize, train_loop, update_ema, write_history
 from .schedule import batch_indices, lr_factor, resolve_device, step_generator
 
 __all__ = [
     "TrainState",
+    "World",
     "batch_indices",
     "code_fingerprint",
+    "gather",
+    "local_share",
     "lr_factor",
+    "mean_over_ranks",
     "optimize",
+    "rank0_done",
+    "rank0_first",
+    "rank0_goes_first",
     "resolve_device",
     "resume",
     "save_checkpoint",
     "step_generator",
+    "sync_batchnorm",
     "train_loop",
     "update_ema",
+    "world",
     "write_history",
 ]

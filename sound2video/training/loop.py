@@ -19,16 +19,19 @@ from ..fsutil import atomic_path
 from ..log import progress
 from ..params_base import TrainingParams
 from .checkpoint import TrainState, resume, save_checkpoint
+from .distributed import RANK_SEED, average_gradients, device_for, world
 from .schedule import lr_factor, resolve_device
 
 STEP_SEED = 104_729  # torch is reseeded with seed * STEP_SEED + step before every step
 
 
 def optimize(opt: torch.optim.Optimizer, loss: torch.Tensor, grad_clip: float | None) -> float:
-    """Zero the gradients, backpropagate ``loss``, clip the gradients of ``opt``'s parameters to ``grad_clip``
-    (global norm; None: no clipping), step; returns the gradient norm before clipping."""
+    """Zero the gradients, backpropagate ``loss``, average the gradients over training processes (torchrun; see
+    ``training.distributed``), clip the gradients of ``opt``'s parameters to ``grad_clip`` (global norm; None: no
+    clipping), step; returns the gradient norm before clipping."""
     opt.zero_grad(set_to_none=True)
     loss.backward()
+    average_gradients([p for group in opt.param_groups for p in group["params"]])
     params = [p for group in opt.param_groups for p in group["params"] if p.grad is not None]
     if grad_clip is not None:
         norm = torch.nn.utils.clip_grad_norm_(params, grad_clip)
@@ -81,18 +84,21 @@ def train_loop(
 ) -> TrainState:
     """Resume ``state`` from ``ckpt_path`` (when made with ``fingerprint``), then run ``step_fn`` for each step up
     to ``params.steps``; ``stop_after`` ends early (tests use it to simulate an interruption). ``step_fn`` returns
-    its losses (floats or 0-d tensors, read only when logged); the history row is ``{"step", **losses, "lr"}``."""
+    its losses (floats or 0-d tensors, read only when logged); the history row is ``{"step", **losses, "lr"}``.
+    Under torchrun every rank runs the loop and rank 0 alone writes the checkpoint and the CSV."""
     for opt in state.optimizers.values():
         for group in opt.param_groups:
             group.setdefault("base_lr", group["lr"])
-    resume(ckpt_path, fingerprint, state, device or resolve_device(params.device), name)
+    main = world().is_main
+    resume(ckpt_path, fingerprint, state, device_for(device or resolve_device(params.device)), name)
     for module in state.modules.values():
         module.train()
-    with progress(total=params.steps, initial=state.step, desc=name, unit="step") as bar:
+    rank_seed = world().rank * RANK_SEED
+    with progress(total=params.steps, initial=state.step, desc=name, unit="step", disable=not main or None) as bar:
         for step in range(state.step, params.steps):
             if stop_after is not None and step >= stop_after:
                 break
-            torch.manual_seed(params.seed * STEP_SEED + step)  # dropout and anything else random: per step
+            torch.manual_seed(params.seed * STEP_SEED + step + rank_seed)  # dropout and the like: per step and rank
             factor = lr_factor(step, params)
             for opt in state.optimizers.values():
                 for group in opt.param_groups:
@@ -107,9 +113,9 @@ def train_loop(
                 if row:
                     shown = "loss" if "loss" in row else next(iter(row))
                     bar.set_postfix({shown: f"{row[shown]:.4f}"})
-            if state.step % params.checkpoint_every == 0 or state.step == params.steps:
+            if main and (state.step % params.checkpoint_every == 0 or state.step == params.steps):
                 save_checkpoint(ckpt_path, state, fingerprint)
             bar.update()
-    if log_csv is not None:
+    if log_csv is not None and main:
         write_history(state.history, log_csv, log_fields)
     return state

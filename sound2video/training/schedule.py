@@ -8,13 +8,15 @@ import math
 import torch
 
 from ..params_base import TrainingParams
+from .distributed import device_for
 
 
 def resolve_device(name: str) -> torch.device:
-    """``auto``: CUDA when available, else the CPU; anything else is a torch device name."""
+    """``auto``: CUDA when available, else the CPU; anything else is a torch device name. Under torchrun a bare
+    ``cuda`` is this rank's GPU (``cuda:LOCAL_RANK``)."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+        return device_for(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
+    return device_for(torch.device(name))
 
 
 def batch_indices(n: int, batch: int, step: int, seed: int) -> torch.Tensor:

@@ -94,7 +94,7 @@ def main(
     from .. import models
     from ..frozen_clip import class_text_embeddings, load_clip
     from ..stage_code import code_files
-    from ..training import code_fingerprint, resolve_device
+    from ..training import code_fingerprint, rank0_done, rank0_goes_first, resolve_device, world
     from .cache import build_cache
     from .evaluate import evaluate, sample_sheet
     from .generator import SoundToLatents
@@ -108,6 +108,7 @@ def main(
     G = models.load(generator_dir)
     tower = models.load(audio_dir)
     table = ClassTable.read(classes_csv)
+    rank0_goes_first()  # under torchrun rank 0 builds the caches on disk (to rank0_done), the other ranks read them
     cache = build_cache(
         Path(shards_dir), ckpt / "cache", table.names, params.fps, G.img_resolution, params.window_seconds, tower.mel
     )
@@ -134,6 +135,7 @@ def main(
         shas["inversion"] = sha256_file(Path(inversion_dir) / "model.safetensors")
         ikey = hashlib.sha256((cache.key + shas["inversion"]).encode()).hexdigest()[:16]
         inverted = _cached_array(ckpt / f"inverted-{ikey}.npy", lambda: inverted_latents(inverter, cache.frames))
+    rank0_done()
     data = TrainingData(
         frames=cache.frames[train_rows],
         mels=cache.mels[train_rows],
@@ -144,7 +146,7 @@ def main(
     )
     trainer = VideoTrainer(params, G, clip, data, device)
     fingerprint = code_fingerprint(
-        params.model_dump_json(exclude={"checkpoint_every", "device", "eval"}),
+        params.model_dump_json(exclude={"checkpoint_every", "device", "eval", "distributed"}),
         code_files("sound2video.video.stage"),
         cache.key,
         json.dumps(shas, sort_keys=True),
@@ -163,6 +165,8 @@ def main(
     plots = Path(plots_dir)
     state = train(trainer, ckpt, fingerprint, log_csv=plots / "train_log.csv")
     train_seconds = time.monotonic() - started
+    if not world().is_main:
+        return {}  # rank 0 alone evaluates and writes the model, metrics and plots
 
     latents = state.ema["latents"]
     assert isinstance(latents, SoundToLatents)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..training import TrainState, batch_indices, optimize, train_loop
+from ..training import TrainState, batch_indices, local_share, mean_over_ranks, optimize, train_loop, world
 from .discriminators import (
     ImageDiscriminator,
     VideoDiscriminator,
@@ -123,7 +123,7 @@ class VideoTrainer:
         p, s = self.p, self.state
         d_image, d_video = s.modules["d_image"], s.modules["d_video"]
         gen = torch.Generator().manual_seed(p.seed * 15_485_863 + step)
-        real = maybe_time_reverse(b["real"], p.discriminator.time_reverse_real, gen)
+        real = b["real_d"] if "real_d" in b else maybe_time_reverse(b["real"], p.discriminator.time_reverse_real, gen)
         fake = fake.detach()
         r1 = torch.zeros((), device=self.device)
         need_r1 = p.discriminator.loss == "nonsat_r1" and p.discriminator.r1_gamma > 0
@@ -189,8 +189,22 @@ class VideoTrainer:
         optimize(self.state.optimizers["g"], total, p.grad_clip)
         return {"loss_g": float(total.detach()), **{k: float(v.detach()) for k, v in parts.items()}}
 
+    def local_batch(self, b: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor]:
+        """Under torchrun: this rank's equal slice of the step's global batch (every loss is a mean over clips and
+        every norm is per sample, so averaged gradients equal one process's). Draws made per clip (the time reversal
+        of real clips for D) are made for the global batch first, so they match one process's."""
+        if world().size == 1:
+            return b
+        gen = torch.Generator().manual_seed(self.p.seed * 15_485_863 + step)  # d_phase's generator
+        b = b | {"real_d": maybe_time_reverse(b["real"], self.p.discriminator.time_reverse_real, gen)}
+        share = local_share(len(b["labels"]))
+        return {k: v[share] for k, v in b.items()}
+
     def step(self, step: int) -> dict[str, float]:
-        b = self.batch(step)
+        out = self._step(self.local_batch(self.batch(step), step), step)
+        return {k: float(mean_over_ranks(v)) for k, v in out.items()}  # the global batch's losses
+
+    def _step(self, b: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         if step < self.p.latent_warmup_steps:
             return self.warmup_phase(b)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.p.bf16):
