@@ -87,7 +87,9 @@ def producer(tmp_path_factory) -> dict:
     (d / "data").mkdir()
     shutil.copy(REPO / "data" / "classes.csv", d / "data" / "classes.csv")
     shutil.copytree(REPO / "data" / "lists", d / "data" / "lists")
-    shutil.copy(REPO / "configs" / "micro.yaml", d / "params.yaml")
+    params = yaml.safe_load((REPO / "configs" / "micro.yaml").read_text())
+    params["train_audio"] |= {"steps": 4, "warmup_steps": 1, "checkpoint_every": 2}  # a consumer trains it: keep short
+    (d / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     remote = root / "remote"
     sh("git", "init", "-q", cwd=d)
     dvc(d, "init", "-q")

@@ -299,7 +299,8 @@ def _require_sources(videos: list[dict[str, Any]], raw_dir: Path) -> None:
     for v in videos:
         path = raw_dir / str(v["path"])
         inside(raw_dir, path)
-        if not (path.is_file() and path.stat().st_size == v["bytes"]):
+        size = v.get("bytes")
+        if not path.is_file() or (size is not None and size == size and path.stat().st_size != size):  # NaN: unknown
             missing.append(str(v["path"]))
     if missing:
         raise MissingSourcesError(
