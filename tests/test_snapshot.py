@@ -134,6 +134,10 @@ def test_clone_pull_is_complete_and_clean(producer):
     dvc(c, *PULL)
     assert shard_bytes(c) == shard_bytes(producer["dir"])
     assert not (c / "data" / DS / "clips" / "thunderstorm").exists()  # the clip files are never shared
+    card = json.loads((c / "data" / DS / "card.json").read_text())
+    index = json.loads((c / "data" / DS / "shards" / "index.json").read_text())
+    assert card["schema_version"] == index["schema_version"] == "1.1"
+    assert sum(len(e["clips"]) for e in index["shards"]) == card["clips"] == 12
     status = json.loads(dvc(c, "status", "--json", *STAGES).stdout)
     assert status == {}, status
     # (a dry run of stages downstream of a model folder needs that folder: DVC #9021; models are not shared)
