@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[1]
 DS = "landscape"
 STAGES = [f"download@{DS}", f"cut@{DS}", f"shard@{DS}"]
-PULL = ["pull", "--with-deps", "shard@landscape", "shard@vggsound"]  # the README's consumer command
+PULL = ["pull", "--with-deps", f"shard@{DS}"]  # the README's consumer command
 
 
 def _env() -> dict[str, str]:
@@ -87,9 +87,7 @@ def producer(tmp_path_factory) -> dict:
     (d / "data").mkdir()
     shutil.copy(REPO / "data" / "classes.csv", d / "data" / "classes.csv")
     shutil.copytree(REPO / "data" / "lists", d / "data" / "lists")
-    params = yaml.safe_load((REPO / "configs" / "micro.yaml").read_text())
-    params["train_audio"] |= {"steps": 4, "warmup_steps": 1, "checkpoint_every": 2}  # a consumer trains it: keep short
-    (d / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    shutil.copy(REPO / "configs" / "micro.yaml", d / "params.yaml")
     remote = root / "remote"
     sh("git", "init", "-q", cwd=d)
     dvc(d, "init", "-q")
@@ -97,14 +95,11 @@ def producer(tmp_path_factory) -> dict:
     sh("git", "add", "-A", cwd=d)
     sh("git", "commit", "-qm", "init", cwd=d)
     unbuilt = cli(d, "snapshot", "create", DS, ok=False)
-    # both data sets: `dvc repro --dry` needs every stage's dependencies to exist (DVC #9021), so a consumer
-    # dry-runs the whole pipeline once it has pulled every data set's records
-    dvc(d, "repro", "shard@landscape", "shard@vggsound")
+    dvc(d, "repro", f"shard@{DS}")  # data stages only: the models are not part of a snapshot
     sh("git", "add", "-A", cwd=d)
     dirty = cli(d, "snapshot", "create", DS, ok=False)  # built, not committed
     sh("git", "commit", "-qm", "build landscape", cwd=d)
     created = cli(d, "snapshot", "create", DS, "-m", "first cut")
-    cli(d, "snapshot", "create", "vggsound")  # one tag per data set: vggsound@v1
     return {"dir": d, "remote": remote, "unbuilt": unbuilt, "dirty": dirty, "created": created.stdout, "root": root}
 
 
@@ -140,17 +135,11 @@ def test_clone_pull_is_complete_and_clean(producer):
     assert sum(len(e["clips"]) for e in index["shards"]) == card["clips"] == 12
     status = json.loads(dvc(c, "status", "--json", *STAGES).stdout)
     assert status == {}, status
-    # (a dry run of stages downstream of a model folder needs that folder: DVC #9021; models are not shared)
-    dry = dvc(c, "repro", "--dry", "train_audio", "stylegan3").stdout
-    assert "Running stage 'train_audio'" in dry and "Running stage 'stylegan3'" in dry
-    assert (
-        "Running stage 'download@" not in dry
-        and "Running stage 'cut@" not in dry
-        and "shard@" not in dry.replace("Stage 'shard@vggsound' didn't change", "")
-    )
-    trained = dvc(c, "repro", "train_audio").stdout  # trains from the pulled shards: no data stage runs
-    assert "Running stage 'train_audio'" in trained and "Running stage 'download@" not in trained
-    assert "Running stage 'cut@" not in trained and "Running stage 'shard@" not in trained
+    # the data stages are skipped, the rest would run (a dry run needs every planned stage's dependencies to exist,
+    # DVC #9021: stages after vggsound's records or a model folder are left out; tests/test_e2e.py dry-runs them all)
+    dry = dvc(c, "repro", "--dry", f"shard@{DS}", "stylegan3").stdout
+    assert "Running stage 'stylegan3'" in dry and all(f"Stage '{st}' didn't change" in dry for st in STAGES)
+    assert not any(f"Running stage '{st}'" in dry for st in STAGES)
     # a stage that must rerun without the working folder says what is missing and how to get it
     forced = dvc(c, "repro", "-f", "-s", f"cut@{DS}", ok=False)
     assert forced.returncode != 0
@@ -158,9 +147,8 @@ def test_clone_pull_is_complete_and_clean(producer):
     assert "raw video(s) that are not in" in said and f"dvc repro -f -s download@{DS}" in said, said
     # the paper profile plans from a clone too (nothing of it is built)
     cli(c, "profile", "use", "paper")
-    paper = dvc(c, "repro", "--dry", "shard@landscape", "shard@vggsound", "train_audio").stdout
-    assert "Running stage 'download@landscape'" in paper and "Running stage 'download@vggsound'" in paper
-    assert "Running stage 'train_audio'" in paper
+    paper = dvc(c, "repro", "--dry", f"shard@{DS}").stdout
+    assert all(f"Running stage '{st}'" in paper for st in STAGES)
     # WebDataset over the pulled folder, and streamed from the remote without a local copy
     import webdataset as wds
 
