@@ -306,3 +306,19 @@ def test_s3_round_trip(producer):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+def test_shard_without_clip_files_says_what_is_missing(tmp_path):
+    import pandas as pd
+
+    from sound2video.shard.params import ShardParams
+    from sound2video.shard.stage import _require_clips
+
+    clips = tmp_path / "landscape" / "clips"
+    (clips / "rain").mkdir(parents=True)
+    (clips / "rain" / "a_000.flac").write_bytes(b"x")
+    ok = pd.DataFrame({"flac": ["rain/a_000.flac", "rain/b_000.flac"], "mp4": ["rain/a_000.mp4", "rain/b_000.mp4"]})
+    with pytest.raises(FileNotFoundError, match=r"shard needs 3 clip file\(s\).*rain/a_000.mp4.*cut@landscape"):
+        _require_clips(ok, clips, ShardParams(include_mp4=True))
+    (clips / "rain" / "a_000.mp4").write_bytes(b"x")
+    _require_clips(ok.iloc[:1], clips, ShardParams(include_mp4=True))  # all there: no error
