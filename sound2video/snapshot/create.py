@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .repo import SnapshotError, git, lock_outs, parse_tag, run, stages, tag_name, versions
 
 
@@ -24,6 +26,9 @@ def summary(card: dict[str, Any]) -> str:
 
 def check_ready(root: Path, dataset: str) -> None:
     """Refuse unless the data set is built, `dvc status` is clean for its stages and git has it all committed."""
+    listed = (yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")) or {}).get("datasets") or []
+    if dataset not in listed:
+        raise SnapshotError(f"data set {dataset!r} is not in params.yaml: datasets {listed}")
     card = root / "data" / dataset / "card.json"
     index = root / "data" / dataset / "shards" / "index.json"
     if not (card.is_file() and index.is_file()):
