@@ -248,6 +248,9 @@ def run(
         rows_by_video.setdefault(r["video_id"], []).append(r)
     fps_ = {v["id"]: fingerprint(params, v["sha256"]) for v in videos}
     tasks = [PlanTask(v, rows_by_video.get(v["id"], []), fps_[v["id"]]) for v in videos]
+    _require_sources(
+        [t.video for t in tasks if not _video_done(rows_by_video, t.video["id"], t.fingerprint, out_dir)], raw_dir
+    )
     started = time.monotonic()
     # Two queues: plan every video (rejected sources get their row here), then cut clip by clip, so that workers
     # stay busy whatever the clips-per-video count.
@@ -292,6 +295,30 @@ def run(
             f"cut: no clip succeeded ({', '.join(f'{n} x {r}' for r, n in reasons)}); see {out_dir / LEDGER_NAME}"
         )
     return df
+
+
+class MissingSourcesError(FileNotFoundError):
+    """Videos the download ledger lists as ok are absent from the raw working folder (e.g. a clone that pulled
+    only the ledgers and shards)."""
+
+
+def _require_sources(videos: list[dict[str, Any]], raw_dir: Path) -> None:
+    """Fail before any work if a video still to cut is missing from ``raw_dir`` or has another size than its
+    ledger row says: the raw videos are a working folder that DVC never pushes."""
+    missing = []
+    for v in videos:
+        path = raw_dir / str(v["path"])
+        inside(raw_dir, path)
+        size = v.get("bytes")
+        if not path.is_file() or (size is not None and size == size and path.stat().st_size != size):  # NaN: unknown
+            missing.append(str(v["path"]))
+    if missing:
+        raise MissingSourcesError(
+            f"cut needs {len(missing)} raw video(s) that are not in {raw_dir} (e.g. {', '.join(missing[:3])}): the "
+            "raw videos are a working folder that DVC does not share, only their ledger. Fetch them again with "
+            f"`dvc repro -f -s download@{raw_dir.parent.name}` (it keeps the ledger and fetches only missing files), "
+            "or pull the shards instead of rebuilding (`dvc pull --with-deps shard@<dataset>`)."
+        )
 
 
 def _prune(out_dir: Path, ledger: Ledger, keep: set[tuple]) -> None:

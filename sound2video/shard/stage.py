@@ -25,6 +25,9 @@ from .write import write_split
 log = logging.getLogger(__name__)
 
 INDEX_NAME = "index.json"
+# The layout of the shards, their json member, index.json and the data card, as MAJOR.MINOR: a reader refuses a
+# newer MAJOR (sound2video.snapshot.consume); add fields with a MINOR bump, rename or remove with a MAJOR one.
+SCHEMA_VERSION = "1.1"
 
 
 def sample_json(row: dict[str, Any], classes: ClassTable, split: str) -> dict[str, Any]:
@@ -73,6 +76,19 @@ def _samples(
         bar.update()
 
 
+def _require_clips(ok: pd.DataFrame, clips_dir: Path, params: ShardParams) -> None:
+    """Fail before writing if a clip file the ledger lists is absent: clips/ is a working folder DVC never pushes."""
+    cols = ["flac"] + (["mp4"] if params.include_mp4 or params.jpg_frames else [])
+    missing = [str(r[c]) for r in ok.to_dict("records") for c in cols if not (clips_dir / str(r[c])).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"shard needs {len(missing)} clip file(s) that are not in {clips_dir} (e.g. {', '.join(missing[:3])}): the "
+            "clips are a working folder that DVC does not share, only their ledger. Cut them again with "
+            f"`dvc repro -f -s cut@{clips_dir.parent.name}` (after `dvc repro -f -s download@{clips_dir.parent.name}` "
+            "if the raw videos are missing too), or pull the shards instead (`dvc pull --with-deps shard@<dataset>`)."
+        )
+
+
 def run(
     params: ShardParams,
     profile: str,
@@ -111,6 +127,7 @@ def run(
     ok = ok.sort_values("key", kind="stable")
     if ok["key"].duplicated().any():
         raise ValueError(f"duplicate clip keys: {sorted(ok.loc[ok['key'].duplicated(), 'key'])[:5]}")
+    _require_clips(ok, clips_dir, params)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -126,12 +143,16 @@ def run(
                     params.max_samples_per_shard,
                     params.max_bytes_per_shard,
                 )
-    write_json_atomic(tmp / INDEX_NAME, {"shards": index, "samples": int(len(ok))})
+    class_of = dict(zip(ok["key"], ok["class"]))
+    for entry in index:  # key -> class per shard, so that two versions can be compared clip by clip
+        entry["clips"] = {k: str(class_of[k]) for k in entry.pop("keys")}
+    write_json_atomic(tmp / INDEX_NAME, {"schema_version": SCHEMA_VERSION, "shards": index, "samples": int(len(ok))})
     if out_dir.exists():
         shutil.rmtree(out_dir)
     tmp.rename(out_dir)
     present = set(ok["class"])
     card = build_card(profile, ok, clips, downloads, index, [c for c in classes.names if c in present], source)
+    card = {"schema_version": SCHEMA_VERSION} | card
     write_json_atomic(card_json, card)
     write_text_atomic(card_md, render_markdown(card))
     if metrics_json is not None:

@@ -14,12 +14,14 @@ TAR_MTIME = 0  # fixed so that identical inputs give identical tar bytes
 def write_split(
     samples: Iterable[dict[str, Any]], out_dir: Path, split: str, max_count: int, max_bytes: int
 ) -> list[dict[str, Any]]:
-    """Write ``samples`` (already sorted) into ``<split>-NNNNNN.tar`` shards; returns one index entry per shard."""
+    """Write ``samples`` (already sorted) into ``<split>-NNNNNN.tar`` shards; returns one index entry per shard
+    (name, split, samples, bytes, sha256, keys)."""
     import webdataset as wds
 
     pattern = str(out_dir / f"{split}-%06d.tar")
     written: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
+    keys: dict[str, list[str]] = {}
 
     def on_close(fname: str) -> None:
         written.append({"shard": Path(fname).name, "split": split})
@@ -31,6 +33,7 @@ def write_split(
             sink.write(sample)
             name = Path(sink.fname).name  # type: ignore[arg-type]
             counts[name] = counts.get(name, 0) + 1
+            keys.setdefault(name, []).append(str(sample["__key__"]))
     entries = []
     for entry in written:
         path = out_dir / entry["shard"]
@@ -38,6 +41,12 @@ def write_split(
             path.unlink(missing_ok=True)  # ShardWriter may open an empty shard at a boundary
             continue
         entries.append(
-            entry | {"samples": counts[entry["shard"]], "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+            entry
+            | {
+                "samples": counts[entry["shard"]],
+                "bytes": path.stat().st_size,
+                "sha256": sha256_file(path),
+                "keys": keys[entry["shard"]],  # which clips a shard holds: `sound2video snapshot diff` compares them
+            }
         )
     return entries
