@@ -129,10 +129,23 @@ def test_paper_profile_plans(micro_repo):
         for dataset in ("landscape", "vggsound"):
             assert f"{stage}@{dataset}" in dag
     assert "stylegan3" in dag and "train_inversion" in dag
-    # `repro --dry` needs every planned stage's dependencies to exist (DVC #9021): the data stages depend on the
+    # `repro --dry` needs every planned stage's dependencies to exist (DVC #9818): the data stages depend on the
     # previous stages' ledgers (not on the raw/clips working folders), so with the micro build in place the whole
     # paper pipeline dry-runs.
     dry = dvc(micro_repo, "repro", "--dry")
     assert "Running stage 'download@vggsound'" in dry and "--dataset vggsound" in dry
     assert "Running stage 'download@landscape'" in dry  # paper params differ from micro's
     assert "Running stage 'shard@landscape'" in dry and "Running stage 'evaluate'" in dry
+
+
+def test_paper_profile_dry_runs_every_stage_on_a_fresh_clone(micro_repo, tmp_path):
+    """Nothing built: `dvc repro --dry --force` lists every stage of the paper profile with its command (plain
+    `--dry` stops at the first stage whose dependency is yet to be made, treeverse/dvc#9818)."""
+    fresh = tmp_path / "fresh"
+    sh("git", "clone", "-q", str(micro_repo), str(fresh), cwd=tmp_path)
+    shutil.copy(fresh / "configs" / "paper.yaml", fresh / "params.yaml")
+    dry = dvc(fresh, "repro", "--dry", "--force")
+    stages = [f"{s}@{d}" for s in ("download", "cut", "shard") for d in ("landscape", "vggsound")]
+    for stage in [*stages, "train_audio", "stylegan3", "train_inversion", "train_video", "evaluate"]:
+        assert f"Running stage '{stage}'" in dry
+    assert "--dataset vggsound" in dry and not (fresh / "data" / "landscape" / "raw").exists()  # nothing ran

@@ -136,7 +136,7 @@ def test_clone_pull_is_complete_and_clean(producer):
     status = json.loads(dvc(c, "status", "--json", *STAGES).stdout)
     assert status == {}, status
     # the data stages are skipped, the rest would run (a dry run needs every planned stage's dependencies to exist,
-    # DVC #9021: stages after vggsound's records or a model folder are left out; tests/test_e2e.py dry-runs them all)
+    # DVC #9818: stages after vggsound's records or a model folder are left out; tests/test_e2e.py dry-runs them all)
     dry = dvc(c, "repro", "--dry", f"shard@{DS}", "stylegan3").stdout
     assert "Running stage 'stylegan3'" in dry and all(f"Stage '{st}' didn't change" in dry for st in STAGES)
     assert not any(f"Running stage '{st}'" in dry for st in STAGES)
