@@ -35,7 +35,7 @@ def audio(params_path: str, ckpt: Path, stop_after: int | None) -> tuple[dict[st
     images = rng.normal(size=(n, dim)).astype(np.float32)
     images /= np.linalg.norm(images, axis=1, keepdims=True)
     text = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(classes, dim)).astype(np.float32)), dim=-1)
-    feats = Features([f"k{i}" for i in range(n)], np.arange(n) % classes, mels, images)
+    feats = Features([f"k{i}" for i in range(n)], np.arange(n) % classes, mels, images, [f"s{i}" for i in range(n)])
     tower, history = train(params, feats, text, ckpt, stop_after=stop_after)
     return tower.state_dict(), history
 
