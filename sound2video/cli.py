@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .video.commands import add_parsers as add_generate
 
     add_generate(sub)
+    from .curation.commands import add_parsers as add_curate
+
+    add_curate(sub)
     return p
 
 

@@ -25,8 +25,9 @@ def read_manifest(params: DownloadParams, classes: ClassTable) -> pd.DataFrame:
     """Read the configured source into a manifest restricted to ``params.classes``."""
     source = source_for(params.source.kind)
     df = source.read(params, classes)
-    if params.source.extra_lists:  # published curated classes: their accepted clips join the source's items
-        df = pd.concat([df, *(read_list(p) for p in params.source.extra_lists)], ignore_index=True)
+    if params.source.extra_lists:  # published curated classes: their accepted clips replace the source's own items
+        extra = pd.concat([read_list(p) for p in params.source.extra_lists], ignore_index=True)
+        df = pd.concat([df[~df["label"].isin(set(extra["label"]))], extra], ignore_index=True)
     return finalise(df, params.classes, keep_unknown=source.keep_unknown)
 
 

@@ -74,7 +74,8 @@ def fetch(item: Mapping[str, Any], params: DownloadParams, workdir: Path) -> Pat
             raise ValueError(f"{url}: a synthetic row needs download.source.synthetic (the render recipe)")
         v = synthetic.parse_variant_url(url)
         out = workdir / "media.mp4"
-        synthetic.render_video(out, v.picture, v.index, params.source.synthetic, sound=v.sound, static=v.static)
+        recipe = params.source.synthetic.model_copy(update={"seed": v.seed})  # the URL's seed: the clip reviewed
+        synthetic.render_video(out, v.picture, v.index, recipe, sound=v.sound, static=v.static)
         return out
     if url.startswith(REMOTE_PREFIXES):
         return ytdlp.fetch(item, params, workdir)
