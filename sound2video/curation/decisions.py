@@ -25,7 +25,9 @@ def read(path: Path, name: str) -> dict[str, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise DecisionsError(f"{path}: not valid JSON ({e}); expected {{'class': ..., 'decisions': {{id: choice}}}}") from e
+        raise DecisionsError(
+            f"{path}: not valid JSON ({e}); expected {{'class': ..., 'decisions': {{id: choice}}}}"
+        ) from e
     if not isinstance(data, dict) or not isinstance(data.get("decisions"), dict):
         raise DecisionsError(f"{path}: expected an object with 'class' and 'decisions' (clip id -> choice)")
     if data.get("class") != name:
