@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from curation_fixtures import NAME, make_curation
 
 from sound2video.classes import ClassTable
