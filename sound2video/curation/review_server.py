@@ -24,7 +24,7 @@ HOST = "127.0.0.1"
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Review: {name}</title>
 <style>body{{font-family:sans-serif;margin:1em}} .clip{{display:none}} .clip.current{{display:block}}
 table{{border-collapse:collapse}} td{{padding:2px 8px;border-bottom:1px solid #ddd}} button{{font-size:1.1em}}
-#done{{display:none}}</style></head><body>
+#done{{display:none}} .row{{display:flex;gap:1.5em;align-items:flex-start}}</style></head><body>
 <h1>Review <code>{name}</code> &mdash; prompt "{prompt}"</h1>
 <p id="progress"></p>
 {clips}
@@ -54,8 +54,8 @@ show();
 
 CLIP = """<div class="clip" data-id="{id}" data-decided="{decided}">
 <h2>#{rank} {id} &mdash; score {score} (automatic: {auto})</h2>
-<video controls preload="metadata" width="512" src="/media/{id}.mp4?token={token}"></video>
-<table>{rows}</table>
+<div class="row"><video controls preload="metadata" width="448" src="/media/{id}.mp4?token={token}"></video>
+<table>{rows}</table></div>
 <p><button onclick="decide('accept')">Accept (a)</button> <button onclick="decide('reject')">Reject (r)</button>
 <button onclick="decide('skip')">Skip (s)</button></p></div>"""
 
@@ -85,7 +85,9 @@ class Review:
     def page(self) -> str:
         done = dec.read(self.decisions, self.name)
         parts = []
-        for r in self.pending().to_dict("records"):
+        # skipped clips come after the clips not yet seen, so a reload resumes where the reviewer was
+        records = sorted(self.pending().to_dict("records"), key=lambda r: (done.get(r["id"]) == "skip", r["rank"]))
+        for r in records:
             rows = "".join(f"<tr><td>{k}</td><td>{_fmt(r.get(k))}</td></tr>" for k in SCORE_TERMS)
             rows += f"<tr><td>quality</td><td>{html.escape(str(r['quality']))}</td></tr>"
             parts.append(
