@@ -1,6 +1,6 @@
 """The review page in headless Chromium (selenium): clips play with sound, decisions made with the a / r / s keys
-land in the decisions file at once, and a reload resumes at the first clip not yet decided. Saves the README's
-screenshot as a test artifact (tests/artifacts/curation_review.png). Skipped only where Chromium, its driver or selenium is missing."""
+land in the decisions file at once, and a reload resumes at the first clip not yet decided. Saves a screenshot as a
+test artifact (tests/artifacts/curation_review.png). Skipped only where Chromium, its driver or selenium is missing."""
 
 from __future__ import annotations
 
