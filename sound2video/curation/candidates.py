@@ -101,13 +101,14 @@ def demo_pool(name: str, pool: DemoPoolParams) -> tuple[list[dict[str, str]], li
     rows += [(f"true_{i:03d}", Variant(name, i, seed, name), 1) for i in range(pool.true_clips)]
     # distractors use other indices than any true clip, so no distractor repeats a true clip's sound or picture
     k = pool.true_clips + pool.seed_exemplars
-    for other in pool.other_classes:
+    for o, other in enumerate(pool.other_classes):
         for j in range(pool.mismatched):
+            m = k + 100 * (o + 1) + j  # one index per (other class, j): no two distractors share a sound or picture
             rows.append((f"other_{other}_{j:02d}", Variant(other, j, seed, other), 0))
-            rows.append((f"picture_{other}_{j:02d}", Variant(name, k + j, seed, other), 0))
-            rows.append((f"sound_{other}_{j:02d}", Variant(other, k + 20 + j, seed, name), 0))
-    rows += [(f"silent_{j:02d}", Variant(name, k + 50 + j, seed, "silent"), 0) for j in range(pool.silent)]
-    rows += [(f"static_{j:02d}", Variant(name, k + 80 + j, seed, name, static=True), 0) for j in range(pool.static)]
+            rows.append((f"picture_{other}_{j:02d}", Variant(name, m, seed, other), 0))
+            rows.append((f"sound_{other}_{j:02d}", Variant(other, m + 50, seed, name), 0))
+    rows += [(f"silent_{j:02d}", Variant(name, k + 10 + j, seed, "silent"), 0) for j in range(pool.silent)]
+    rows += [(f"static_{j:02d}", Variant(name, k + 30 + j, seed, name, static=True), 0) for j in range(pool.static)]
     candidates = [{"id": i, "url": variant_url(v), "label": name, "truth": str(t)} for i, v, t in rows]
     exemplars = [
         {"id": f"exemplar_{j:03d}", "url": variant_url(Variant(name, pool.true_clips + j, seed, name)), "label": name}

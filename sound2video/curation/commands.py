@@ -6,8 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from ..classes import DEFAULT_CLASSES_CSV
-from .candidates import CURATION_DIR
+# literal defaults (as classes.DEFAULT_CLASSES_CSV and candidates.CURATION_DIR): importing those modules here would
+# load pandas and numpy on every `sound2video` start
+CLASSES_CSV = "data/classes.csv"
+CURATION_DIR = "data/curation"
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -36,8 +38,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     pub.add_argument("--dataset", required=True, help="the data set (download.<dataset> in params.yaml)")
     pub.add_argument("--params", default="params.yaml")
     for p in (new, can, rev, pub):
-        p.add_argument("--root", default=str(CURATION_DIR), help="the curation folders' parent")
-        p.add_argument("--classes", default=str(DEFAULT_CLASSES_CSV))
+        p.add_argument("--root", default=CURATION_DIR, help="the curation folders' parent")
+        p.add_argument("--classes", default=CLASSES_CSV)
     pub.set_defaults(func=run_publish)
 
 

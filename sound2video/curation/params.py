@@ -18,9 +18,9 @@ class DemoPoolParams(StrictParams):
 
     true_clips: int = Field(6, ge=1, description="renders of the class itself (picture and sound)")
     other_classes: list[str] = Field(default_factory=list, description="classes whose own clips are distractors")
-    mismatched: int = Field(2, ge=0, description="per other class: class picture + its sound, and the reverse")
-    silent: int = Field(1, ge=0, description="the class's picture without sound")
-    static: int = Field(1, ge=0, description="the class's picture frozen on one frame")
+    mismatched: int = Field(2, ge=0, le=50, description="per other class: class picture + its sound, and the reverse")
+    silent: int = Field(1, ge=0, le=20, description="the class's picture without sound")
+    static: int = Field(1, ge=0, le=20, description="the class's picture frozen on one frame")
     seed_exemplars: int = Field(2, ge=0, description="further true renders used as known-good exemplars")
     synthetic: SyntheticParams = Field(default_factory=SyntheticParams)
 

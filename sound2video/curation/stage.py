@@ -4,6 +4,7 @@ against the synthetic ground truth (``metrics/curation.json``)."""
 
 from __future__ import annotations
 
+import csv
 import logging
 import math
 from collections import Counter
@@ -29,26 +30,33 @@ REPORT_NAME = "report.json"  # every figure of the last run (the metrics file ke
 HEADLINE = ["average_precision", "accept_precision", "accept_recall"]  # few: `dvc metrics show` is one wide table
 
 
-def prepare(params: CurateParams, work: Path) -> tuple[Path, list[str]]:
-    """The candidate list to fetch and the exemplar lists: the demo writes both from its pool into ``work``; real
-    runs read ``candidates`` and ``exemplars`` (accepted clips, e.g. from a first review round) from params."""
+def _rows(path: str | Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def prepare(params: CurateParams, work: Path) -> tuple[Path, set[str]]:
+    """One list to fetch (``work/fetch.csv``: the candidates and the known-good exemplars) and the exemplars' ids.
+    The demo writes its pool (``work/demo_pool.csv``, with the ground truth) and exemplars first; real runs read
+    ``candidates`` and ``exemplars`` (e.g. a first review's accepts) from params."""
     if params.demo_pool is None:
-        return Path(params.candidates), list(params.exemplars)  # type: ignore[arg-type]
-    candidates, exemplars = demo_pool(params.name, params.demo_pool)
-    write_candidates(work / "demo_pool.csv", candidates)
-    extra = []
-    if exemplars:
-        write_candidates(work / "exemplars.csv", exemplars)
-        extra.append(str(work / "exemplars.csv"))
-    return work / "demo_pool.csv", extra
+        candidates = _rows(params.candidates)  # type: ignore[arg-type]
+        exemplars = [r for lst in params.exemplars for r in _rows(lst)]
+    else:
+        candidates, exemplars = demo_pool(params.name, params.demo_pool)
+        write_candidates(work / "demo_pool.csv", candidates)
+    ids = {r["id"] for r in candidates}
+    exemplars = [r | {"id": f"exemplar_{r['id']}" if r["id"] in ids else r["id"]} for r in exemplars]
+    write_candidates(work / "fetch.csv", candidates + exemplars)
+    return work / "fetch.csv", {r["id"] for r in exemplars}
 
 
-def fetch_and_cut(params: CurateParams, candidates: Path, extra: list[str], work: Path) -> pd.DataFrame:
-    """Every candidate through the download and cut stages' code; returns the clips ledger."""
+def fetch_and_cut(params: CurateParams, fetch_list: Path, work: Path) -> pd.DataFrame:
+    """Every candidate and exemplar through the download and cut stages' code; returns the clips ledger."""
     synthetic = params.demo_pool.synthetic if params.demo_pool else None
     dl = DownloadParams(
         classes=[params.name],
-        source=SourceParams(kind="curated_list", path=str(candidates), extra_lists=extra, synthetic=synthetic),
+        source=SourceParams(kind="curated_list", path=str(fetch_list), synthetic=synthetic),
         min_height=min(params.cut.height, 144),
         workers=params.workers,
         min_success_ratio=0.0,  # failures are candidates' verdicts here, not a broken stage
@@ -123,14 +131,13 @@ def main(params_path: str, out_root: str, metrics: str) -> None:
     root = folder(params.name, out_root)
     work = root / "work"
     work.mkdir(parents=True, exist_ok=True)
-    candidates, extra = prepare(params, work)
-    clips = fetch_and_cut(params, candidates, extra, work)
-    exemplar_ids = {i for lst in extra for i in pd.read_csv(lst, dtype=str)["id"]}
+    fetch_list, exemplar_ids = prepare(params, work)
+    clips = fetch_and_cut(params, fetch_list, work)
     scores = score_clips(params, clips, work / "clips", Embedder(params), exemplar_ids)
     write_parquet_atomic(scores, work / SCORES_NAME)
     result: dict[str, Any] = {"class": params.name, "candidates": len(scores), "clips": len(clips)}
     if params.demo_pool is not None:
-        truth_df = pd.read_csv(candidates, dtype=str)
+        truth_df = pd.read_csv(work / "demo_pool.csv", dtype=str)
         result |= demo_metrics(scores, {i: int(t) for i, t in zip(truth_df["id"], truth_df["truth"])}, params)
     result["auto"] = dict(sorted(Counter(scores["auto"]).items()))
     result["weights"] = params.weights.model_dump()

@@ -283,7 +283,7 @@ def engine_idling(rng: Rng, h: int, w: int, fps: int) -> Frame:
 
 
 def frog_croaking(rng: Rng, h: int, w: int, fps: int) -> Frame:
-    """Curation demo class: a green frog on a lily pad in a dark pond, its throat sac swelling with each croak."""
+    """Curation demo class: a green frog on a lily pad in a teal pond, its throat sac swelling with each croak."""
     y, x = _grid(h, w)
     pond = _smooth_noise(rng, h, w, 8)
     cx = rng.uniform(0.35, 0.65)
@@ -291,7 +291,7 @@ def frog_croaking(rng: Rng, h: int, w: int, fps: int) -> Frame:
 
     def frame(i: int) -> np.ndarray:
         ripple = 0.03 * np.sin(40 * np.hypot(x - cx, y - 0.7) - i * 0.5)
-        img = np.stack([0.05 + 0.05 * pond, 0.15 + 0.1 * pond + ripple, 0.12 + 0.08 * pond], -1).astype(np.float32)
+        img = np.stack([0.1 + 0.2 * pond, 0.45 + 0.3 * pond + ripple, 0.3 + 0.2 * pond], -1).astype(np.float32)
         img[((x - cx) / 0.22) ** 2 + ((y - 0.72) / 0.08) ** 2 < 1] = (0.15, 0.45, 0.12)  # the pad
         img[((x - cx) / 0.1) ** 2 + ((y - 0.6) / 0.08) ** 2 < 1] = (0.35, 0.7, 0.15)  # the frog
         sac = 0.02 + 0.03 * max(0.0, np.sin(2 * np.pi * i / period))
