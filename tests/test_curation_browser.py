@@ -4,33 +4,20 @@ test artifact (tests/artifacts/curation_review.png). Skipped only where Chromium
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 from pathlib import Path
 
-import pytest
+from browser import chrome, needs_browser
 from curation_fixtures import NAME, make_curation
 
 from sound2video.curation import decisions as dec
 from sound2video.curation.review_server import Review, make_server, url_of
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPO / "tests" / "artifacts" / "curation_review.png"
 
-try:
-    import selenium  # noqa: F401
-
-    HAVE_SELENIUM = True
-except ImportError:
-    HAVE_SELENIUM = False
-
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and DRIVER and HAVE_SELENIUM),
-    reason="needs Debian's chromium + chromium-driver and selenium (apt-get install chromium chromium-driver)",
-)
+pytestmark = needs_browser
 
 STATE = """const v = document.querySelector('.clip.current video');
 return v ? {ready: v.readyState, error: v.error ? v.error.code : null, audio: v.webkitAudioDecodedByteCount,
@@ -47,20 +34,13 @@ def _wait(fn, seconds: float = 20.0):
 
 
 def test_review_by_keys_saves_and_resumes(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     where = make_curation(tmp_path, REPO / "data/classes.csv")
     review = Review(NAME, "frog croaking", where)
     server = make_server(review)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--autoplay-policy=no-user-gesture-required", "--window-size=900,700"):  # fmt: skip
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver = chrome(window="900,700")
     decisions = where / dec.DECISIONS_NAME
 
     def current() -> str:
