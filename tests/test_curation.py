@@ -238,3 +238,38 @@ def test_review_server_needs_its_token_and_saves_decisions(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_candidates_from_urls_and_folder(tmp_path, capsys):
+    from sound2video.cli import main
+
+    root = tmp_path / "cur"
+    assert main(["curate", "new", "frog_croaking", "--prompt", "frog", "--root", str(root)]) == 0
+    urls = tmp_path / "urls.txt"
+    urls.write_text("# frogs\nhttps://www.youtube.com/watch?v=abcdefghijk\n\nhttps://example.org/frog.mp4\n")
+    (tmp_path / "vids/a").mkdir(parents=True)
+    (tmp_path / "vids/a/one.mp4").write_bytes(b"x")
+    (tmp_path / "vids/notes.txt").write_text("not a video")
+    args = ["curate", "candidates", "frog_croaking", "--root", str(root)]
+    assert main([*args, "--urls", str(urls), "--folder", str(tmp_path / "vids")]) == 0
+    rows = pd.read_csv(root / "frog_croaking/candidates.csv", dtype=str, keep_default_na=False)
+    assert list(rows["id"]) == ["a__one", "abcdefghijk", "url00001"] and set(rows["label"]) == {"frog_croaking"}
+    info = json.loads((root / "frog_croaking/class.json").read_text())
+    assert [s["candidates"] for s in info["sources"]] == [2, 1]
+    (tmp_path / "empty").mkdir()
+    assert main([*args, "--folder", str(tmp_path / "empty")]) != 0
+    assert "no candidates found" in capsys.readouterr().err
+    assert main(args) != 0 and "give at least one of" in capsys.readouterr().err
+
+
+def test_data_card_source_records_the_curation_card(tmp_path):
+    from sound2video.download.params import SourceParams
+    from sound2video.download.stage import source_record
+
+    (tmp_path / "accepted.csv").write_text("id,url,label\na,synthetic://frog_croaking/1?seed=7,frog_croaking\n")
+    (tmp_path / "card.json").write_text(json.dumps({"class": "frog_croaking", "accepted": 1}))
+    src = SourceParams(kind="synthetic", synthetic={}, extra_lists=[str(tmp_path / "accepted.csv")])
+    params = DownloadParams(classes=["raining"], source=src)
+    record = source_record(params, pd.DataFrame({"id": ["a"]}))
+    assert record["extra_lists"][0]["curation"] == {"class": "frog_croaking", "accepted": 1}
+    assert len(record["extra_lists"][0]["sha256"]) == 64
