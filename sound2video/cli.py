@@ -147,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .snapshot.commands import add_parsers as add_snapshot
 
     add_snapshot(sub)
+    from .curation.commands import add_parsers as add_curate
+
+    add_curate(sub)
     return p
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from .audio.params import TrainAudioParams
+from .curation.params import CurateParams
 from .cut.params import CutParams
 from .download.params import DownloadParams
 from .evaluation.params import EvaluateParams
@@ -31,4 +32,5 @@ PROJECT_WIDE: dict[str, type[BaseModel]] = {
     "train_video": TrainVideoParams,
     "evaluate": EvaluateParams,
     "executor": ExecutorParams,
+    "curate": CurateParams,
 }

@@ -4,32 +4,19 @@ test artifact. Skipped only where Chromium, its driver or selenium is missing.""
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import pytest
+from browser import chrome, needs_browser
 from evaluate_fixtures import SECONDS, make_shards, stub_loader
 
 from sound2video.evaluation.params import EvaluateParams
 from sound2video.evaluation.stage import run
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
-try:
-    import selenium  # noqa: F401
-
-    HAVE_SELENIUM = True
-except ImportError:
-    HAVE_SELENIUM = False
-
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and DRIVER and HAVE_SELENIUM),
-    reason="needs Debian's chromium + chromium-driver and selenium "
-    "(`make test` installs them; apt-get install chromium chromium-driver)",
-)
+pytestmark = needs_browser
 
 
 @pytest.fixture(scope="module")
@@ -59,22 +46,7 @@ def report(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--autoplay-policy=no-user-gesture-required",
-        "--allow-file-access-from-files",
-        "--window-size=1280,1600",
-    ):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver = chrome("--allow-file-access-from-files")
     yield driver
     driver.quit()
 

@@ -43,7 +43,7 @@ class SyntheticParams(StrictParams):
 
 
 class SourceParams(StrictParams):
-    kind: Literal["synthetic", "authors_csv", "vggsound_csv", "landscape_list", "local_folder"]
+    kind: Literal["synthetic", "authors_csv", "vggsound_csv", "landscape_list", "local_folder", "curated_list"]
     path: Optional[str] = Field(None, description="path or http(s) URL of the manifest, or the folder (local_folder)")
     sha256: Optional[str] = Field(None, pattern=SHA256_PATTERN)
     columns: ColumnMap = Field(default_factory=ColumnMap)
@@ -62,6 +62,11 @@ class SourceParams(StrictParams):
         default_factory=dict,
         description="the list's label -> our class name, applied before the class table's "
         "own names and aliases (e.g. {explosion: volcano_eruption, thunder: thunderstorm})",
+    )
+
+    extra_lists: list[str] = Field(
+        default_factory=list,
+        description="curated lists (id,url,label CSVs, `sound2video curate publish`) read besides the source",
     )
 
     @model_validator(mode="after")

@@ -33,6 +33,7 @@ from .params import DownloadParams
 log = logging.getLogger(__name__)
 
 PARTIAL_DIR = ".partial"
+CURATION_CARD_NAME = "card.json"  # beside a curated list: where its clips came from and how they were chosen
 RUN_LOG_NAME = "download_log.jsonl"  # beside the output folder, untracked: timings and host, one line per fetch
 LEDGER_COLUMNS = [
     "id",
@@ -120,7 +121,18 @@ def source_record(params: DownloadParams, manifest: pd.DataFrame) -> dict[str, A
     }
     if src.kind not in ("synthetic", "local_folder") and src.path:
         record["sha256"] = sha256_file(resolve(src.path, src.sha256))
+    if src.extra_lists:  # published curated classes; their curation card (beside the list) goes into the data card
+        record["extra_lists"] = [_extra_record(Path(p)) for p in src.extra_lists]
     return record
+
+
+def _extra_record(path: Path) -> dict[str, Any]:
+    card = path.parent / CURATION_CARD_NAME
+    return {
+        "path": path.as_posix(),
+        "sha256": sha256_file(path),
+        "curation": json.loads(card.read_text(encoding="utf-8")) if card.is_file() else None,
+    }
 
 
 class RunLog:

@@ -25,6 +25,8 @@ def build_card(
     """Summarise the sharded data set. ``samples`` has one row per sharded clip with a ``split`` column; ``source``
     is the download stage's record of the list used (kind, path, sha256, rows)."""
     kinds = sorted(set(downloads["source_kind"].dropna()))
+    # synthetic when every item was rendered (published curated classes of the demo are renders too)
+    synthetic = bool(len(downloads)) and bool(downloads["url"].astype(str).str.startswith("synthetic://").all())
     per_split: dict[str, Any] = {}
     for split in ("train", "val", "test"):
         part = samples[samples["split"] == split]
@@ -40,10 +42,10 @@ def build_card(
     fetched = int(downloads.loc[downloads["status"] == "ok", "bytes"].fillna(0).sum())
     return {
         "profile": profile,
-        "synthetic": kinds == ["synthetic"],
+        "synthetic": synthetic,
         "note": (
             "SYNTHETIC offline demo data rendered by sound2video: no real footage or sound"
-            if kinds == ["synthetic"]
+            if synthetic
             else f"built from sources: {', '.join(kinds)}"
         ),
         "source_kinds": kinds,
@@ -102,6 +104,16 @@ def render_markdown(card: dict[str, Any]) -> str:
     if src and src.get("path"):
         sha = f", sha256 {src['sha256'][:12]}…" if src.get("sha256") else ""
         lines += [f"Source list: `{src['path']}` ({src['kind']}, {src['rows']} rows{sha}).", ""]
+    for extra in (src or {}).get("extra_lists") or []:  # published curated classes
+        cur = extra.get("curation") or {}
+        lines += [
+            f"Curated class `{cur.get('class', '?')}` from `{extra['path']}`: {cur.get('candidates', '?')} candidates "
+            f"({', '.join(s['source'] for s in cur.get('candidates_from', [])) or 'unknown sources'}), "
+            f"{cur.get('scored', '?')} scored, {cur.get('auto_accepted', '?')} auto-accepted, "
+            f"{cur.get('reviewed', '?')} reviewed, {cur.get('accepted', '?')} accepted; rejected by reason "
+            f"{cur.get('rejected_by_reason', {})}; thresholds {cur.get('thresholds')}.",
+            "",
+        ]
     res = card["resolution"] if isinstance(card["resolution"], str) else ", ".join(card["resolution"])
     lines += [
         f"- {card['clips']} clips from {card['videos']} source videos, {card['hours']:.3f} hours",

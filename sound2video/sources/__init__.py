@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..classes import ClassTable
+from .curated_list import read_list
 from .registry import source_for
 
 if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
@@ -23,7 +24,11 @@ MANIFEST_COLUMNS = ["id", "url", "label", "start", "end", "source_kind", "reject
 def read_manifest(params: DownloadParams, classes: ClassTable) -> pd.DataFrame:
     """Read the configured source into a manifest restricted to ``params.classes``."""
     source = source_for(params.source.kind)
-    return finalise(source.read(params, classes), params.classes, keep_unknown=source.keep_unknown)
+    df = source.read(params, classes)
+    if params.source.extra_lists:  # published curated classes: their accepted clips replace the source's own items
+        extra = pd.concat([read_list(p) for p in params.source.extra_lists], ignore_index=True)
+        df = pd.concat([df[~df["label"].isin(set(extra["label"]))], extra], ignore_index=True)
+    return finalise(df, params.classes, keep_unknown=source.keep_unknown)
 
 
 def finalise(df: pd.DataFrame, wanted: list[str], keep_unknown: bool) -> pd.DataFrame:

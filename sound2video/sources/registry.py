@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..classes import ClassTable
-from . import authors_csv, landscape, local_folder, synthetic, synthetic_manifest, vggsound, ytdlp
+from . import authors_csv, curated_list, landscape, local_folder, synthetic, synthetic_manifest, vggsound, ytdlp
 
 if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
     from ..download.params import DownloadParams
@@ -55,7 +55,9 @@ def _fetch_synthetic(item: Mapping[str, Any], params: DownloadParams, workdir: P
 
 
 def _synthetic_recipe(params: DownloadParams) -> str:
-    """The render params and the renderer's code (every ``synthetic*.py`` of this package)."""
+    """The render params and the renderer's code (every ``synthetic*.py`` of this package); '' without them."""
+    if params.source.synthetic is None:
+        return ""
     # videos_per_class decides how many items there are, not any item's bytes
     h = hashlib.sha256(params.source.synthetic.model_dump_json(exclude={"videos_per_class"}).encode())  # type: ignore
     for f in sorted(Path(synthetic.__file__).parent.glob("synthetic*.py")):
@@ -68,6 +70,11 @@ SOURCES: dict[str, Source] = {
     "authors_csv": Source(read=lambda p, c: authors_csv.read(p.source, c), fetch=ytdlp.fetch, keep_unknown=True),
     "vggsound_csv": Source(read=lambda p, c: vggsound.read(p.source, c), fetch=ytdlp.fetch),
     "landscape_list": Source(read=lambda p, c: landscape.read(p.source, c), fetch=ytdlp.fetch, keep_unknown=True),
+    "curated_list": Source(
+        read=lambda p, c: curated_list.read_list(p.source.path),  # type: ignore[arg-type]
+        fetch=curated_list.fetch,
+        recipe=_synthetic_recipe,
+    ),
     "local_folder": Source(
         read=lambda p, c: local_folder.read(p.source, c), fetch=local_folder.fetch, keep_unknown=True
     ),

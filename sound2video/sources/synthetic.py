@@ -6,6 +6,7 @@ import re
 import subprocess
 import tempfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,39 @@ def parse_synthetic_url(url: str) -> tuple[str, int]:
     return m.group(1), int(m.group(2))
 
 
+@dataclass(frozen=True)
+class Variant:
+    """A synthetic video whose sound may come from another class (``sound``; 'silent' for none) and whose picture
+    may be frozen on its first frame (``static``): the curation demo's distractors."""
+
+    picture: str
+    index: int
+    seed: int
+    sound: str
+    static: bool = False
+
+
+_VARIANT = re.compile(r"^synthetic://([a-z0-9_]+)/(\d+)\?seed=(\d+)(?:&sound=([a-z0-9_]+))?(&static=1)?$")
+
+
+def variant_url(v: Variant) -> str:
+    url = synthetic_url(v.picture, v.index, v.seed)
+    if v.sound != v.picture:
+        url += f"&sound={v.sound}"
+    return url + ("&static=1" if v.static else "")
+
+
+def parse_variant_url(url: str) -> Variant:
+    """The ``Variant`` of a synthetic URL with optional ``&sound=NAME|silent`` and ``&static=1``."""
+    m = _VARIANT.match(url)
+    if not m:
+        raise ValueError(
+            f"not a synthetic source URL: {url!r} (expected synthetic://CLASS/INDEX?seed=N[&sound=CLASS][&static=1])"
+        )
+    picture = m.group(1)
+    return Variant(picture, int(m.group(2)), int(m.group(3)), m.group(4) or picture, bool(m.group(5)))
+
+
 def rng_for(name: str, index: int, seed: int) -> np.random.Generator:
     """One independent, reproducible stream per (seed, class, video)."""
     return np.random.default_rng([seed, zlib.crc32(name.encode()), index])
@@ -42,19 +76,29 @@ def resolution_for(params: SyntheticParams, index: int) -> tuple[int, int]:
     return tuple(params.resolutions[index % len(params.resolutions)])  # type: ignore[return-value]
 
 
-def render_video(out: Path, name: str, index: int, params: SyntheticParams) -> None:
-    """Render one synthetic video (H.264 + AAC in mp4) for class ``name`` to ``out``.
+def render_video(
+    out: Path, name: str, index: int, params: SyntheticParams, sound: str | None = None, static: bool = False
+) -> None:
+    """Render one synthetic video (H.264 + AAC in mp4) for class ``name`` to ``out``; ``sound`` (another class, or
+    'silent') replaces its sound and ``static`` freezes its picture (see ``Variant``).
 
     The same (seed, class, index, params) and the same ffmpeg build give the same bytes.
     """
-    if name not in PICTURES or name not in SOUNDS:
-        raise KeyError(f"no synthetic renderer for class {name!r}; known: {sorted(PICTURES)}")
+    sound = sound or name
+    if name not in PICTURES or (sound not in SOUNDS and sound != "silent"):
+        raise KeyError(f"no synthetic renderer for class {name!r} / sound {sound!r}; known: {sorted(PICTURES)}")
     width, height = resolution_for(params, index)
     iw = INTERNAL_WIDTH
     ih = max(2, int(round(iw * height / width / 2)) * 2)
     rng = rng_for(name, index, params.seed)
+    # the class's own sound is always drawn first, so the picture is the true clip's whatever sound replaces it
     audio = render_audio(name, rng, params.duration_seconds, params.sample_rate)
-    frame = PICTURES[name](rng, ih, iw, params.fps)
+    if sound == "silent":
+        audio = np.zeros_like(audio)
+    elif sound != name:
+        audio = render_audio(sound, rng_for(sound, index, params.seed), params.duration_seconds, params.sample_rate)
+    picture = PICTURES[name](rng, ih, iw, params.fps)
+    frame = (lambda i: picture(0)) if static else picture
     n_frames = int(round(params.duration_seconds * params.fps))
     with tempfile.TemporaryDirectory(prefix="s2v-syn-") as tmp:
         wav = Path(tmp) / "audio.wav"

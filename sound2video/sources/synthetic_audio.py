@@ -164,6 +164,27 @@ def engine_idling(rng: Rng, n: int, sr: int) -> np.ndarray:
     return hum * (0.8 + 0.2 * np.sin(phase / 2) ** 2) + band_noise(rng, n, sr, 50, 600) * 0.15
 
 
+def frog_croaking(rng: Rng, n: int, sr: int) -> np.ndarray:
+    """Curation demo class: regular low croaks (a pulsed buzz near 150-250 Hz) over a faint night hum."""
+    out = band_noise(rng, n, sr, 60, 300) * 0.02
+    period = rng.uniform(0.7, 1.0)
+    f0 = rng.uniform(150, 250)
+    for t0 in np.arange(rng.uniform(0, period), n / sr, period):
+        length = int(sr * 0.25)
+        tt = np.arange(length) / sr
+        pulses = (np.sin(2 * np.pi * 30 * tt) > 0).astype(np.float64)  # the croak's buzz: 30 pulses a second
+        croak = sum(np.sin(2 * np.pi * f0 * h * tt) / h for h in range(1, 4)) * pulses * np.sin(np.pi * tt / tt[-1])
+        _add(out, croak * rng.uniform(0.6, 1.0), int(t0 * sr))
+    return out
+
+
+def ocean_waves(rng: Rng, n: int, sr: int) -> np.ndarray:
+    """Curation demo class: broadband surf swelling and ebbing every 6-9 s."""
+    t = np.arange(n) / sr
+    swell = (0.5 + 0.5 * np.sin(2 * np.pi * t / rng.uniform(6, 9) + rng.uniform(0, 6.28))) ** 3
+    return band_noise(rng, n, sr, 150, 7000, tilt=0.2) * (0.1 + 0.9 * swell)
+
+
 SOUNDS: dict[str, Callable[[Rng, int, int], np.ndarray]] = {
     "thunderstorm": thunderstorm,
     "waterfall_burbling": waterfall_burbling,
@@ -177,6 +198,8 @@ SOUNDS: dict[str, Callable[[Rng, int, int], np.ndarray]] = {
     "dog_barking": dog_barking,
     "church_bell_ringing": church_bell_ringing,
     "engine_idling": engine_idling,
+    "frog_croaking": frog_croaking,
+    "ocean_waves": ocean_waves,
 }
 
 

@@ -282,6 +282,42 @@ def engine_idling(rng: Rng, h: int, w: int, fps: int) -> Frame:
     return frame
 
 
+def frog_croaking(rng: Rng, h: int, w: int, fps: int) -> Frame:
+    """Curation demo class: a green frog on a lily pad in a teal pond, its throat sac swelling with each croak."""
+    y, x = _grid(h, w)
+    pond = _smooth_noise(rng, h, w, 8)
+    cx = rng.uniform(0.35, 0.65)
+    period = rng.uniform(0.7, 1.0) * fps
+
+    def frame(i: int) -> np.ndarray:
+        ripple = 0.03 * np.sin(40 * np.hypot(x - cx, y - 0.7) - i * 0.5)
+        img = np.stack([0.1 + 0.2 * pond, 0.45 + 0.3 * pond + ripple, 0.3 + 0.2 * pond], -1).astype(np.float32)
+        img[((x - cx) / 0.22) ** 2 + ((y - 0.72) / 0.08) ** 2 < 1] = (0.15, 0.45, 0.12)  # the pad
+        img[((x - cx) / 0.1) ** 2 + ((y - 0.6) / 0.08) ** 2 < 1] = (0.35, 0.7, 0.15)  # the frog
+        sac = 0.02 + 0.03 * max(0.0, np.sin(2 * np.pi * i / period))
+        img[((x - cx) / (sac * 1.4)) ** 2 + ((y - 0.66) / sac) ** 2 < 1] = (0.9, 0.85, 0.55)
+        return img
+
+    return frame
+
+
+def ocean_waves(rng: Rng, h: int, w: int, fps: int) -> Frame:
+    """Curation demo class: a blue sea under a pale sky, white surf lines rolling onto yellow sand."""
+    y, x = _grid(h, w)
+    foam = _smooth_noise(rng, h, w * 2, 10)
+    period = rng.uniform(6, 9) * fps
+
+    def frame(i: int) -> np.ndarray:
+        img = _gradient(y, (0.7, 0.82, 0.95), (0.05, 0.3, 0.55)).astype(np.float32)
+        shore = 0.8 + 0.08 * np.sin(2 * np.pi * i / period)
+        img[y > shore] = (0.85, 0.75, 0.45)
+        lines = np.sin(30 * (y - 0.02 * i) + 4 * foam[:, i % w : i % w + w]) > 0.85
+        img[lines & (y > 0.4) & (y <= shore)] = (0.95, 0.97, 1.0)
+        return img
+
+    return frame
+
+
 PICTURES: dict[str, Callable[[Rng, int, int, int], Frame]] = {
     "thunderstorm": thunderstorm,
     "waterfall_burbling": waterfall_burbling,
@@ -295,4 +331,6 @@ PICTURES: dict[str, Callable[[Rng, int, int, int], Frame]] = {
     "dog_barking": dog_barking,
     "church_bell_ringing": church_bell_ringing,
     "engine_idling": engine_idling,
+    "frog_croaking": frog_croaking,
+    "ocean_waves": ocean_waves,
 }

@@ -1,0 +1,14 @@
+"""DVC stage `curate`: fetch, cut and score a curated class's candidates; metrics/curation.json."""
+
+import argparse
+
+from sound2video.curation import stage
+from sound2video.entry import exit_with
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--root", default="data/curation", help="the curation folders' parent")
+    ap.add_argument("--metrics", required=True, help="metrics JSON to write")
+    a = ap.parse_args()
+    exit_with(lambda: stage.main(a.params, a.root, a.metrics))
