@@ -273,3 +273,24 @@ def test_data_card_source_records_the_curation_card(tmp_path):
     record = source_record(params, pd.DataFrame({"id": ["a"]}))
     assert record["extra_lists"][0]["curation"] == {"class": "frog_croaking", "accepted": 1}
     assert len(record["extra_lists"][0]["sha256"]) == 64
+
+
+@pytest.mark.parametrize("flow", [None, False])
+def test_publish_edits_params_written_by_pyyaml(tmp_path, flow):
+    """A params.yaml rewritten by yaml.safe_dump (block lists at their key's indent) is edited as safely as ours."""
+    import yaml
+
+    from sound2video.curation.publish import add_to_params
+
+    data = yaml.safe_load((Path(__file__).parents[1] / "configs" / "micro.yaml").read_text())
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, default_flow_style=flow))
+    accepted = Path("data/curation/frog_croaking/accepted.csv")
+    assert add_to_params(path, "landscape", "frog_croaking", accepted) is True
+    assert add_to_params(path, "landscape", "frog_croaking", accepted) is False  # idempotent
+    after = yaml.safe_load(path.read_text())
+    block = after["download"]["landscape"]
+    assert block["classes"] == [*data["download"]["landscape"]["classes"], "frog_croaking"]
+    assert block["source"]["extra_lists"] == [accepted.as_posix()]
+    after["download"]["landscape"] = data["download"]["landscape"]
+    assert after == data  # nothing else changed

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import webdataset as wds
 import yaml
@@ -45,6 +46,9 @@ def micro_repo(tmp_path_factory) -> Path:
     (d / "data").mkdir()
     shutil.copy(repo / "data" / "classes.csv", d / "data" / "classes.csv")
     shutil.copytree(repo / "data" / "lists", d / "data" / "lists")  # label tables and public lists (a stage dep)
+    curated = d / "data" / "curation" / "frog_croaking"  # as `sound2video curate new frog_croaking` leaves it
+    curated.mkdir(parents=True)
+    shutil.copy(repo / "data" / "curation" / "frog_croaking" / "class.json", curated / "class.json")
     shutil.copy(repo / "configs" / "micro.yaml", d / "params.yaml")
     dvc = str(Path(sys.executable).parent / "dvc")
     sh("git", "init", "-q", cwd=d)
@@ -120,6 +124,48 @@ def test_repro_builds_then_noop_then_partial(micro_repo):
     assert "Stage 'train_inversion' didn't change, skipping" in third
     assert "Running stage 'cut@landscape'" in third and "Running stage 'shard@landscape'" in third
     assert "Running stage 'download@landscape'" not in third
+
+
+def _samples(repo: Path, dataset: str) -> dict[str, dict[str, bytes]]:
+    """Every sample of a data set's shards as its members' raw bytes, by key."""
+    shards = sorted((repo / "data" / dataset / "shards").glob("*.tar"))
+    out = {}
+    for sample in wds.WebDataset([str(s) for s in shards], shardshuffle=False, empty_check=False):
+        out[sample["__key__"]] = {k: v for k, v in sample.items() if not k.startswith("__")}
+    return out
+
+
+def test_published_class_joins_the_shards_and_old_samples_stay(micro_repo):
+    """curate (ran in the first repro) -> a review accepts the true clips left pending -> publish -> repro of the
+    landscape data stages: the new class's clips are added, every existing sample is byte-identical."""
+    from sound2video.curation import decisions
+
+    report = json.loads((micro_repo / "data/curation/frog_croaking/report.json").read_text())
+    assert report["average_precision"] >= 0.9 and report["mismatches_below_true"] is True
+    work = micro_repo / "data/curation/frog_croaking/work"
+    scores = pd.read_parquet(work / "scores.parquet")
+    truth = pd.read_csv(work / "demo_pool.csv", dtype=str).set_index("id")["truth"]
+    for clip in scores.loc[scores["auto"] == "review", "id"]:  # what a reviewer decides on the page
+        choice = "accept" if truth.get(clip) == "1" else "reject"
+        decisions.record(
+            micro_repo / "data/curation/frog_croaking" / decisions.DECISIONS_NAME, "frog_croaking", clip, choice
+        )
+    before = _samples(micro_repo, "landscape")
+    cli = (sys.executable, "-m", "sound2video.cli", "curate", "publish", "frog_croaking", "--dataset", "landscape")
+    sh(*cli, cwd=micro_repo)
+    params, classes = (micro_repo / "params.yaml").read_text(), (micro_repo / "data/classes.csv").read_text()
+    sh(*cli, cwd=micro_repo)  # idempotent
+    assert (micro_repo / "params.yaml").read_text() == params and (
+        micro_repo / "data/classes.csv"
+    ).read_text() == classes
+    out = dvc(micro_repo, "repro", "shard@landscape")
+    assert "Running stage 'cut@landscape'" in out and "Running stage 'shard@landscape'" in out
+    after = _samples(micro_repo, "landscape")
+    added = sorted(set(after) - set(before))
+    assert added and set(before) <= set(after)
+    assert {json.loads(after[k]["json"])["class"] for k in added} == {"frog_croaking"}
+    for key, members in before.items():
+        assert after[key] == members, key
 
 
 def test_paper_profile_plans(micro_repo):

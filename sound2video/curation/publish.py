@@ -75,12 +75,31 @@ def add_class(classes_csv: Path, info: dict[str, Any]) -> bool:
     return True
 
 
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
 def _block_span(lines: list[str], start: int, indent: int) -> int:
-    """Index after the block that starts at ``lines[start]`` (lines indented deeper than ``indent``, or blank)."""
+    """Index after the block that starts at ``lines[start]``: lines indented deeper than ``indent``, blank lines, and
+    ``- item`` lines at ``indent`` itself (YAML lets a key's block list sit at the key's indent, as PyYAML writes)."""
     i = start + 1
-    while i < len(lines) and (not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > indent):
+    while i < len(lines) and (
+        not lines[i].strip()
+        or _indent(lines[i]) > indent
+        or (_indent(lines[i]) == indent and lines[i].lstrip().startswith("- "))
+    ):
         i += 1
     return i
+
+
+def _append_item(lines: list[str], key_line: int, indent: int, item: str) -> tuple[int, str]:
+    """Where and what to insert to append ``item`` to the block list under ``lines[key_line]``: after its last item,
+    at that item's indent."""
+    end = _block_span(lines, key_line, indent)
+    items = [i for i in range(key_line + 1, end) if lines[i].lstrip().startswith("- ")]
+    at = items[-1] + 1 if items else end
+    pad = _indent(lines[items[-1]]) if items else indent + 2
+    return at, " " * pad + f"- {item}\n"
 
 
 def _find(lines: list[str], key: str, indent: int, lo: int, hi: int) -> int | None:
@@ -126,11 +145,13 @@ def add_to_params(params_path: Path, dataset: str, name: str, accepted: Path) ->
         elif lines[ex].rstrip().endswith("]"):
             lines[ex] = lines[ex].rstrip()[:-1].rstrip() + f", {listed}]\n"
         else:
-            inserts.append((_block_span(lines, ex, 6), f"        - {listed}\n"))
+            inserts.append(_append_item(lines, ex, 6, listed))
     if want_class:
-        close = next((i for i in range(cls, end) if lines[i].split("#")[0].rstrip().endswith("]")), None)
+        flow = lines[cls].split(":", 1)[1].split("#")[0].strip().startswith("[")
+        span = range(cls, _block_span(lines, cls, 4))  # the list's own lines (a flow list may wrap)
+        close = next((i for i in span if lines[i].split("#")[0].rstrip().endswith("]")), None) if flow else None
         if close is None:  # a block list: one "- name" line after the last item
-            inserts.append((_block_span(lines, cls, 4), f"      - {name}\n"))
+            inserts.append(_append_item(lines, cls, 4, name))
         else:
             body, hash_, comment = lines[close].partition("#")
             body = body.rstrip()[:-1].rstrip()
