@@ -294,3 +294,20 @@ def test_publish_edits_params_written_by_pyyaml(tmp_path, flow):
     assert block["source"]["extra_lists"] == [accepted.as_posix()]
     after["download"]["landscape"] = data["download"]["landscape"]
     assert after == data  # nothing else changed
+
+
+def test_stage_without_a_candidate_list_yet_lets_the_pipeline_go_on(tmp_path):
+    """The paper profile names a class nobody has gathered candidates for: the stage says what to run, no failure."""
+    import json
+
+    import yaml
+
+    from sound2video.curation.stage import main
+
+    block = yaml.safe_load((Path(__file__).parents[1] / "configs" / "paper.yaml").read_text())["curate"]
+    block["candidates"] = str(tmp_path / "sea_waves" / "candidates.csv")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"curate": block}))
+    main(str(tmp_path / "params.yaml"), str(tmp_path / "curation"), str(tmp_path / "curation.json"))
+    report = json.loads((tmp_path / "curation" / "sea_waves" / "report.json").read_text())
+    assert report["candidates"] == 0 and "sound2video curate candidates sea_waves" in report["waiting"]
+    assert json.loads((tmp_path / "curation.json").read_text()) == {}  # no ranking to report

@@ -131,6 +131,18 @@ def main(params_path: str, out_root: str, metrics: str) -> None:
     root = folder(params.name, out_root)
     work = root / "work"
     work.mkdir(parents=True, exist_ok=True)
+    if params.demo_pool is None and params.candidates is not None and not Path(params.candidates).is_file():
+        # a profile may name a class whose candidates nobody has gathered yet (the paper profile's sea_waves):
+        # say so and let the rest of `dvc repro` go on, instead of failing the whole pipeline
+        waiting = (
+            f"curate.candidates: {params.candidates} does not exist yet; gather candidates with "
+            f"`sound2video curate new {params.name}` and `sound2video curate candidates {params.name} ...`"
+        )
+        log.warning("curate %s: nothing to score: %s", params.name, waiting)
+        write_metrics(
+            metrics, {"class": params.name, "candidates": 0, "waiting": waiting}, HEADLINE, root / REPORT_NAME
+        )
+        return
     fetch_list, exemplar_ids = prepare(params, work)
     clips = fetch_and_cut(params, fetch_list, work)
     scores = score_clips(params, clips, work / "clips", Embedder(params), exemplar_ids)
