@@ -20,7 +20,7 @@ ffmpeg:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg; fi
 
-# Headless Chromium + its driver: the evaluation report's browser test (tests/test_report_browser.py).
+# Headless Chromium + its driver: the evaluation report's browser test (tests/evaluation/test_report_browser.py).
 chromium:
 	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; else \
 	  echo "installing Debian's chromium and chromium-driver"; \

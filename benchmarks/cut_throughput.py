@@ -23,10 +23,10 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from sound2video.cut import stage  # noqa: E402
-from sound2video.cut.params import CutParams
-from sound2video.cut.plan import plan_clips  # noqa: E402
-from sound2video.fsutil import sha256_file  # noqa: E402
+from sound2video.core.fsutil import sha256_file  # noqa: E402
+from sound2video.data.cut import stage  # noqa: E402
+from sound2video.data.cut.params import CutParams
+from sound2video.data.cut.plan import plan_clips  # noqa: E402
 from sound2video.media.probe import probe  # noqa: E402
 
 

@@ -24,12 +24,11 @@ def demo_size_loader():
     import evaluate_fixtures as fx
     import torch
 
-    from sound2video.audio.mel import MelParams
+    from sound2video.models.audio.mel import MelParams
     from sound2video.models.stylegan3 import Generator, GeneratorConfig
-    from sound2video.video.audio_windows import window_shape
-    from sound2video.video.generator import SoundToLatents
-    from sound2video.video.model import VideoGenerator
-    from sound2video.video.params import RecurrentParams, SoundEncoderParams
+    from sound2video.models.video.audio_windows import window_shape
+    from sound2video.models.video.configuration_video import RecurrentParams, SoundEncoderParams
+    from sound2video.models.video.modeling_video import SoundToLatents, VideoGenerator
 
     mel = MelParams(sample_rate=16000, clip_seconds=1.0, n_fft=1024, hop_length=320, n_mels=64, fmin=50, fmax=8000)
     fx.MEL, fx.WINDOW = mel, 1.0  # the stand-in audio projections follow the demo's mel front-end

@@ -30,10 +30,10 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from sound2video.cut import stage  # noqa: E402
-from sound2video.cut.params import CutParams  # noqa: E402
-from sound2video.executor import ExecutorParams, open_executor  # noqa: E402
-from sound2video.fsutil import sha256_file  # noqa: E402
+from sound2video.core.fsutil import sha256_file  # noqa: E402
+from sound2video.data.cut import stage  # noqa: E402
+from sound2video.data.cut.params import CutParams  # noqa: E402
+from sound2video.data.executor import ExecutorParams, open_executor  # noqa: E402
 
 
 def make_sources(folder: Path, count: int, seconds: float) -> list[Path]:

@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 from http_range import serve  # noqa: E402
 from media import ffmpeg  # noqa: E402
 
-from sound2video.classes import ClassTable  # noqa: E402
-from sound2video.download.params import DownloadParams  # noqa: E402
-from sound2video.download.stage import run  # noqa: E402
+from sound2video.data.classes import ClassTable  # noqa: E402
+from sound2video.data.download.params import DownloadParams  # noqa: E402
+from sound2video.data.download.stage import run  # noqa: E402
 
 
 def make_source(path: Path, seconds: float) -> None:

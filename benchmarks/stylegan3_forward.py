@@ -39,7 +39,7 @@ def main() -> None:
     import torch
 
     from sound2video.models.stylegan3 import GeneratorConfig
-    from sound2video.models.stylegan3.networks import Generator
+    from sound2video.models.stylegan3.modeling_stylegan3 import Generator
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)

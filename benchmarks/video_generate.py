@@ -23,13 +23,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sound2video.audio.mel import MelParams  # noqa: E402
-from sound2video.frozen_clip import ClipModelSpec, load_clip  # noqa: E402
-from sound2video.models.stylegan3.params import RandomGeneratorParams  # noqa: E402
+from sound2video.core.frozen_clip import ClipModelSpec, load_clip  # noqa: E402
+from sound2video.models.audio.mel import MelParams  # noqa: E402
+from sound2video.models.stylegan3.configuration_stylegan3 import RandomGeneratorParams  # noqa: E402
 from sound2video.models.stylegan3.stage import random_generator  # noqa: E402
-from sound2video.video.model import VideoGenerator  # noqa: E402
-from sound2video.video.params import TrainVideoParams  # noqa: E402
-from sound2video.video.train import TrainingData, VideoTrainer  # noqa: E402
+from sound2video.models.video.configuration_video import TrainVideoParams  # noqa: E402
+from sound2video.models.video.modeling_video import VideoGenerator  # noqa: E402
+from sound2video.models.video.train import TrainingData, VideoTrainer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = {
@@ -157,7 +157,7 @@ def main() -> None:
     t = time.perf_counter()
     ws = trainer.state.modules["latents"](b["mels"], b["w_start"], b["noise"])
     times["latents"] = time.perf_counter() - t
-    from sound2video.video.render import render_frames
+    from sound2video.models.video.render import render_frames
 
     t = time.perf_counter()
     fake = render_frames(G.synthesis, ws, chunk=p.render.chunk, checkpoint=p.render.checkpoint)

@@ -10,41 +10,41 @@ from pathlib import Path
 
 
 def _params_check(a: argparse.Namespace) -> None:
-    from .config import validate_all
+    from sound2video.project.validate import validate_all
 
     out = validate_all(a.params, a.classes)
     print(f"{a.params}: valid (profile {out['profile']!r}; data sets {', '.join(out['datasets'])})")
 
 
 def _profile_list(a: argparse.Namespace) -> None:
-    from .profiles import available
+    from sound2video.project.profiles import available
 
     for name in available(Path(a.config_dir)):
         print(name)
 
 
 def _profile_use(a: argparse.Namespace) -> None:
-    from .profiles import use
+    from sound2video.project.profiles import use
 
     src = use(a.name, Path(a.params), Path(a.config_dir), Path(a.classes))
     print(f"{a.params} <- {src}; run `dvc repro` to rebuild")
 
 
 def _plan(a: argparse.Namespace) -> None:
-    from .cost_plan import build_plan, render_table, resolve_profile
+    from sound2video.project.plan import build_plan, render_table, resolve_profile
 
     plan = build_plan(resolve_profile(a.profile, a.config_dir))
     print(json.dumps(plan, indent=2) if a.json else render_table(plan), end="" if not a.json else "\n")
 
 
 def _data_inspect(a: argparse.Namespace) -> None:
-    from .inspect_data import inspect_path
+    from sound2video.data.inspect import inspect_path
 
     print(json.dumps(inspect_path(a.path), indent=2, default=str))
 
 
 def _data_classes(a: argparse.Namespace) -> None:
-    from .classes import ClassTable
+    from sound2video.data.classes import ClassTable
 
     for i, c in enumerate(ClassTable.read(a.classes).classes):
         print(f"{i}\t{c.name}\t{c.prompt!r}\tVGG-Sound: {c.vggsound_label!r}")
@@ -53,7 +53,7 @@ def _data_classes(a: argparse.Namespace) -> None:
 def _audio_embed(a: argparse.Namespace) -> None:
     import numpy as np
 
-    from .models import load
+    from sound2video.models import load
 
     vec = load(a.model, expected_format="audio").embed_file(a.file)
     if a.out:
@@ -64,7 +64,7 @@ def _audio_embed(a: argparse.Namespace) -> None:
 
 
 def _audio_classify(a: argparse.Namespace) -> None:
-    from .models import load
+    from sound2video.models import load
 
     labels = [s.strip() for s in a.labels.split(",") if s.strip()]
     if len(labels) < 2:
@@ -74,7 +74,7 @@ def _audio_classify(a: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from sound2video import __version__
 
     p = argparse.ArgumentParser(
         prog="sound2video",
@@ -132,29 +132,29 @@ def build_parser() -> argparse.ArgumentParser:
     cls.add_argument("--top-k", type=int, default=5)
     cls.set_defaults(func=_audio_classify)
 
-    from .metrics.commands import add_parsers as add_metrics
+    from sound2video.metrics.commands import add_parsers as add_metrics
 
     add_metrics(sub)
-    from .models.stylegan3.commands import add_parsers as add_stylegan3
+    from sound2video.models.stylegan3.commands import add_parsers as add_stylegan3
 
     add_stylegan3(sub)
-    from .inversion.commands import add_parsers as add_invert
+    from sound2video.models.inversion.commands import add_parsers as add_invert
 
     add_invert(sub)
-    from .video.commands import add_parsers as add_generate
+    from sound2video.models.video.commands import add_parsers as add_generate
 
     add_generate(sub)
-    from .snapshot.commands import add_parsers as add_snapshot
+    from sound2video.data.snapshot.commands import add_parsers as add_snapshot
 
     add_snapshot(sub)
-    from .curation.commands import add_parsers as add_curate
+    from sound2video.curation.commands import add_parsers as add_curate
 
     add_curate(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .entry import run_main
+    from sound2video.core.entry import run_main
 
     args = build_parser().parse_args(argv)
     return run_main(lambda: args.func(args))

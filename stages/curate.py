@@ -2,8 +2,8 @@
 
 import argparse
 
+from sound2video.core.entry import exit_with
 from sound2video.curation import stage
-from sound2video.entry import exit_with
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)

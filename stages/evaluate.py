@@ -3,7 +3,7 @@ FVD, IS, CLIP similarities, AV-Align and motion per row; protocol.json, per-row 
 
 import argparse
 
-from sound2video.entry import exit_with
+from sound2video.core.entry import exit_with
 from sound2video.evaluation import stage
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 import argparse
 
-from sound2video.entry import exit_with
+from sound2video.core.entry import exit_with
 from sound2video.models.stylegan3 import stage
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 import argparse
 
-from sound2video.inversion import stage
-from sound2video.launch import exit_with_launch
+from sound2video.models.inversion import stage
+from sound2video.training.launch import exit_with_launch
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)

@@ -3,8 +3,8 @@ blocks, image and video discriminators) on the Landscape shards; held-out metric
 
 import argparse
 
-from sound2video.launch import exit_with_launch
-from sound2video.video import stage
+from sound2video.models.video import stage
+from sound2video.training.launch import exit_with_launch
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)

@@ -1,4 +1,4 @@
-"""Tiny training runs for tests/test_distributed.py, started through the stages' launcher: a params file with
+"""Tiny training runs for tests/training/test_distributed.py, started through the stages' launcher: a params file with
 ``<section>.distributed.nproc_per_node`` > 1 re-runs this script under torchrun (gloo on CPU).
 
 python tests/ddp_train_run.py audio|video PARAMS CKPT_DIR OUT [STOP_AFTER]: rank 0 writes the weights and the history
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from sound2video.launch import exit_with_launch
-from sound2video.params_io import load_block
+from sound2video.core.params_io import load_block
 from sound2video.training import world
+from sound2video.training.launch import exit_with_launch
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = {"audio": "train_audio", "video": "train_video"}
@@ -24,9 +24,9 @@ SECTIONS = {"audio": "train_audio", "video": "train_video"}
 
 def audio(params_path: str, ckpt: Path, stop_after: int | None) -> tuple[dict[str, torch.Tensor], list]:
     """The audio tower (BatchNorm, InfoNCE over the batch, SpecAugment) on seeded random features."""
-    from sound2video.audio.data import Features
-    from sound2video.audio.params import TrainAudioParams
-    from sound2video.audio.train import train
+    from sound2video.models.audio.configuration_audio import TrainAudioParams
+    from sound2video.models.audio.data import Features
+    from sound2video.models.audio.train import train
 
     params = load_block(params_path, "train_audio", TrainAudioParams)
     n, classes, dim = 12, 3, 16
@@ -44,10 +44,10 @@ def video(params_path: str, ckpt: Path, stop_after: int | None) -> tuple[dict[st
     """The video GAN step (D with time reversal, G with CLIP terms) with the tiny random StyleGAN3 and CLIP."""
     from tiny_models import TINY_G
 
-    from sound2video.frozen_clip import ClipModelSpec, load_clip
+    from sound2video.core.frozen_clip import ClipModelSpec, load_clip
     from sound2video.models.stylegan3.stage import random_generator
-    from sound2video.video.params import TrainVideoParams
-    from sound2video.video.train import TrainingData, VideoTrainer, train
+    from sound2video.models.video.configuration_video import TrainVideoParams
+    from sound2video.models.video.train import TrainingData, VideoTrainer, train
 
     params = load_block(params_path, "train_video", TrainVideoParams)
     G = random_generator(TINY_G)

@@ -14,14 +14,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from sound2video.audio.mel import MelParams
 from sound2video.evaluation.stage import EvalModels
+from sound2video.models.audio.mel import MelParams
 from sound2video.models.stylegan3 import GeneratorConfig
-from sound2video.models.stylegan3.networks import Generator
-from sound2video.video.audio_windows import window_shape
-from sound2video.video.generator import SoundToLatents
-from sound2video.video.model import VideoGenerator
-from sound2video.video.params import RecurrentParams, SoundEncoderParams
+from sound2video.models.stylegan3.modeling_stylegan3 import Generator
+from sound2video.models.video.audio_windows import window_shape
+from sound2video.models.video.configuration_video import RecurrentParams, SoundEncoderParams
+from sound2video.models.video.modeling_video import SoundToLatents, VideoGenerator
 
 CLASSES = ["thunderstorm", "fire_crackling", "splashing_water"]
 SECONDS, SRC_FPS = 3.0, 10
@@ -32,8 +31,8 @@ DIM = 16
 
 def make_shards(out: Path, per_class: dict[str, int] | None = None) -> Path:
     """``<out>/{train,test}-000000.tar`` with mp4 + flac + json members, like the shard stage writes."""
-    from sound2video.download.params import SyntheticParams
-    from sound2video.sources.synthetic import render_video
+    from sound2video.data.download.params import SyntheticParams
+    from sound2video.data.sources.synthetic import render_video
 
     per_class = per_class or {"train": 2, "test": 1}
     out.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sound2video.stage_code import ROOT, code_files
+from sound2video.core.stage_code import ROOT, code_files
 
 
 def _stages() -> list[tuple[str, list[str]]]:
@@ -34,24 +34,24 @@ def test_stage_deps_cover_the_code_it_imports(name: str, deps: list[str]) -> Non
 
 
 def test_code_files_follows_function_level_and_relative_imports() -> None:
-    files = {p.relative_to(ROOT).as_posix() for p in code_files("sound2video.inversion.stage")}
+    files = {p.relative_to(ROOT).as_posix() for p in code_files("sound2video.models.inversion.stage")}
     # imported inside main(): the generator loader, the LPIPS loader, the frozen CLIP
     assert {
         "sound2video/models/stylegan3/checkpoint.py",
         "sound2video/metrics/image.py",
-        "sound2video/frozen_clip.py",
+        "sound2video/core/frozen_clip.py",
         "sound2video/training/loop.py",
     } <= files
-    assert "sound2video/audio/stage.py" not in files and all(Path(ROOT / f).is_file() for f in files)
+    assert "sound2video/models/audio/stage.py" not in files and all(Path(ROOT / f).is_file() for f in files)
 
 
 def test_dvc_yaml_code_deps_are_in_sync(tmp_path: Path) -> None:
-    """`python -m sound2video.stage_code` (which rewrites the code deps from the imports) has nothing to change."""
-    from sound2video.stage_code import sync_dvc_yaml
+    """`python -m sound2video.core.stage_code` (which rewrites the code deps from the imports) has nothing to change."""
+    from sound2video.core.stage_code import sync_dvc_yaml
 
     copy = tmp_path / "dvc.yaml"
     copy.write_text((ROOT / "dvc.yaml").read_text())
-    assert not sync_dvc_yaml(copy), "dvc.yaml code deps are stale: run `python -m sound2video.stage_code`"
+    assert not sync_dvc_yaml(copy), "dvc.yaml code deps are stale: run `python -m sound2video.core.stage_code`"
 
 
 def test_data_stages_do_not_depend_on_model_code() -> None:
@@ -61,6 +61,13 @@ def test_data_stages_do_not_depend_on_model_code() -> None:
         leaked = sorted(
             f
             for f in files
-            if f.startswith(("sound2video/models", "sound2video/audio", "sound2video/inversion", "sound2video/video"))
+            if f.startswith(
+                (
+                    "sound2video/models",
+                    "sound2video/models/audio",
+                    "sound2video/models/inversion",
+                    "sound2video/models/video",
+                )
+            )
         )
         assert not leaked, f"{stage} depends on model code: {leaked}"

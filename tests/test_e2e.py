@@ -14,7 +14,7 @@ import pytest
 import webdataset as wds
 import yaml
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one worker builds the micro repo once
 
 
 def sh(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sound2video.models.stylegan3.params import RandomGeneratorParams
+from sound2video.models.stylegan3.configuration_stylegan3 import RandomGeneratorParams
 
 TINY_G = RandomGeneratorParams(
     config="T",

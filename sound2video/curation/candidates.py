@@ -8,10 +8,10 @@ import io
 import re
 from pathlib import Path
 
-from ..fsutil import safe_id, write_text_atomic
-from ..sources.synthetic import Variant, variant_url
-from ..sources.youtube import watch_url, youtube_id
-from .params import DemoPoolParams
+from sound2video.core.fsutil import safe_id, write_text_atomic
+from sound2video.curation.params import DemoPoolParams
+from sound2video.data.sources.synthetic import Variant, variant_url
+from sound2video.data.sources.youtube import watch_url, youtube_id
 
 CURATION_DIR = Path("data/curation")
 CANDIDATE_COLUMNS = ["id", "url", "label", "truth"]

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..classes import ClassTable
-from ..fsutil import write_json_atomic
-from .candidates import CurationError, check_slug
+from sound2video.core.fsutil import write_json_atomic
+from sound2video.curation.candidates import CurationError, check_slug
+from sound2video.data.classes import ClassTable
 
 INFO_NAME = "class.json"
 

@@ -44,7 +44,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def run_new(a: argparse.Namespace) -> None:
-    from .classinfo import start
+    from sound2video.curation.classinfo import start
 
     where = start(a.name, a.prompt, Path(a.root), Path(a.classes), a.vggsound_label, a.query)
     print(f"started {a.name}: {where}; add candidates with `sound2video curate candidates {a.name} ...`")
@@ -53,8 +53,8 @@ def run_new(a: argparse.Namespace) -> None:
 def run_candidates(a: argparse.Namespace) -> None:
     import csv
 
-    from . import candidates as c
-    from .classinfo import add_source, read_info
+    from sound2video.curation import candidates as c
+    from sound2video.curation.classinfo import add_source, read_info
 
     where = c.folder(a.name, a.root)
     info = read_info(where)
@@ -87,9 +87,9 @@ def run_candidates(a: argparse.Namespace) -> None:
 
 
 def run_review(a: argparse.Namespace) -> None:
-    from .candidates import folder
-    from .classinfo import read_info
-    from .review_server import Review, make_server, url_of
+    from sound2video.curation.candidates import folder
+    from sound2video.curation.classinfo import read_info
+    from sound2video.curation.review_server import Review, make_server, url_of
 
     where = folder(a.name, a.root)
     review = Review(a.name, read_info(where)["prompt"], where)
@@ -104,7 +104,7 @@ def run_review(a: argparse.Namespace) -> None:
 
 
 def run_publish(a: argparse.Namespace) -> None:
-    from .publish import publish
+    from sound2video.curation.publish import publish
 
     out = publish(a.name, a.dataset, Path(a.root), Path(a.params), Path(a.classes))
     print(json.dumps(out, indent=2))

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..fsutil import write_json_atomic
+from sound2video.core.fsutil import write_json_atomic
 
 DECISIONS_NAME = "decisions.json"
 CHOICES = ("accept", "reject", "skip")

@@ -7,10 +7,10 @@ from typing import Optional
 
 from pydantic import Field, model_validator
 
-from ..cut.params import CutParams
-from ..download.params import SyntheticParams
-from ..frozen_clip import ClipModelSpec
-from ..params_base import StrictParams
+from sound2video.core.frozen_clip import ClipModelSpec
+from sound2video.core.params_base import StrictParams
+from sound2video.data.cut.params import CutParams
+from sound2video.data.download.params import SyntheticParams
 
 
 class DemoPoolParams(StrictParams):

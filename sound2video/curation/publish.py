@@ -11,13 +11,13 @@ from typing import Any
 
 import pandas as pd
 
-from ..classes import DEFAULT_CLASSES_CSV, ClassTable
-from ..download.stage import CURATION_CARD_NAME
-from ..fsutil import write_json_atomic, write_text_atomic
-from ..ledger import LEDGER_NAME
-from . import decisions as dec
-from .candidates import CurationError, folder
-from .classinfo import read_info
+from sound2video.core.fsutil import write_json_atomic, write_text_atomic
+from sound2video.curation import decisions as dec
+from sound2video.curation.candidates import CurationError, folder
+from sound2video.curation.classinfo import read_info
+from sound2video.data.classes import DEFAULT_CLASSES_CSV, ClassTable
+from sound2video.data.download.stage import CURATION_CARD_NAME
+from sound2video.data.ledger import LEDGER_NAME
 
 ACCEPTED_NAME = "accepted.csv"
 

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 
-from . import decisions as dec
-from .scores import SCORE_TERMS
+from sound2video.curation import decisions as dec
+from sound2video.curation.scores import SCORE_TERMS
 
 HOST = "127.0.0.1"
 

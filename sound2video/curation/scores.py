@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .params import CurateParams, WeightParams
+from sound2video.curation.params import CurateParams, WeightParams
 
 SCORE_TERMS = ["audio_prompt", "frames_prompt", "audio_visual", "exemplar_audio", "exemplar_image", "exemplar_both"]
 
@@ -32,7 +32,7 @@ def decode_frames(mp4: Path, total_frames: int, k: int) -> np.ndarray:
 
     from PIL import Image
 
-    from ..shard.frames import jpeg_frames
+    from sound2video.data.shard.frames import jpeg_frames
 
     return np.stack([np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in jpeg_frames(mp4, total_frames, k)])
 
@@ -41,15 +41,15 @@ class Embedder:
     """Loads the audio tower and CLIP once; embeds clips and the prompt."""
 
     def __init__(self, params: CurateParams):
-        from .. import models
-        from ..frozen_clip import load_clip
+        from sound2video import models
+        from sound2video.core.frozen_clip import load_clip
 
         self.params = params
         self.tower = models.load(params.audio_model, expected_format="audio")
         self.clip = load_clip(params.clip_model)
 
     def prompt(self) -> np.ndarray:
-        from ..frozen_clip import class_text_embeddings
+        from sound2video.core.frozen_clip import class_text_embeddings
 
         return class_text_embeddings(self.clip, [self.params.prompt], self.params.prompt_templates)[0]
 

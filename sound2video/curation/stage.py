@@ -13,15 +13,24 @@ from typing import Any
 
 import pandas as pd
 
-from ..classes import ClassTable
-from ..cut.stage import run as cut_run
-from ..download.params import DownloadParams, SourceParams
-from ..download.stage import run as download_run
-from ..fsutil import write_metrics, write_parquet_atomic
-from ..params_io import load_block
-from .candidates import demo_pool, folder, write_candidates
-from .params import CurateParams
-from .scores import SCORE_TERMS, Embedder, average_precision, centred, combined, decide, precision_recall, score_terms
+from sound2video.core.fsutil import write_metrics, write_parquet_atomic
+from sound2video.core.params_io import load_block
+from sound2video.curation.candidates import demo_pool, folder, write_candidates
+from sound2video.curation.params import CurateParams
+from sound2video.curation.scores import (
+    SCORE_TERMS,
+    Embedder,
+    average_precision,
+    centred,
+    combined,
+    decide,
+    precision_recall,
+    score_terms,
+)
+from sound2video.data.classes import ClassTable
+from sound2video.data.cut.stage import run as cut_run
+from sound2video.data.download.params import DownloadParams, SourceParams
+from sound2video.data.download.stage import run as download_run
 
 log = logging.getLogger(__name__)
 

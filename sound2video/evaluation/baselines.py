@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .params import RandomWalkParams, TraumerAIParams
+from sound2video.evaluation.params import RandomWalkParams, TraumerAIParams
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..metrics.av_align import av_align_score, flow_magnitudes, mean_score, video_peaks
-from ..metrics.clip_similarity import cosine, video_embedding
-from ..metrics.frechet import RunningStats, frechet_distance, warn_if_few_samples
-from ..metrics.inception import inception_score
-from .params import DetectorParams, EvaluateParams
+from sound2video.evaluation.params import DetectorParams, EvaluateParams
+from sound2video.metrics.av_align import av_align_score, flow_magnitudes, mean_score, video_peaks
+from sound2video.metrics.clip_similarity import cosine, video_embedding
+from sound2video.metrics.frechet import RunningStats, frechet_distance, warn_if_few_samples
+from sound2video.metrics.inception import inception_score
 
 Features = Callable[[np.ndarray], np.ndarray]  # uint8 clips [B, T, H, W, 3] -> [B, D]
 
@@ -51,13 +51,13 @@ def load_detector(p: DetectorParams, kind: str, device: str = "cpu") -> tuple[An
     import torch
 
     if p.detector == "tiny":
-        from ..metrics.tiny import TinyC3D, TinyI3D
+        from sound2video.metrics.tiny import TinyC3D, TinyI3D
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             model = (TinyI3D() if kind == "i3d" else TinyC3D()).eval().to(device)
         return model, {"source": "tiny", "tiny": True, "note": "seeded random weights: numbers check the pipeline"}
-    from ..metrics.detectors import load_torchscript
+    from sound2video.metrics.detectors import load_torchscript
 
     loaded = load_torchscript(p.detector, p.sha256, device)
     return loaded.model, loaded.describe() | {"tiny": False}

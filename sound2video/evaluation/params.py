@@ -6,7 +6,7 @@ from typing import Literal, Optional
 
 from pydantic import Field, field_validator
 
-from ..params_base import StrictParams
+from sound2video.core.params_base import StrictParams
 
 ROW_NAMES = ("real", "model", "zero_audio", "no_sound", "first_step", "traumerai", "random_walk")
 RowName = Literal["real", "model", "zero_audio", "no_sound", "first_step", "traumerai", "random_walk"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from ..fsutil import write_text_atomic
+from sound2video.core.fsutil import write_text_atomic
 
 TABLE_COLUMNS = [
     ("fvd", "FVD ↓"),

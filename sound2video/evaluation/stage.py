@@ -21,11 +21,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..classes import ClassTable
-from ..fsutil import atomic_path, sha256_file, write_json_atomic, write_metrics, write_text_atomic
-from ..metrics.av_align import AUDIO_SAMPLE_RATE, FARNEBACK, PEAK_THRESHOLD, audio_peaks
-from .params import ROW_TITLES, EvaluateParams
-from .report import ReportCard, ReportRow, write_report
+from sound2video.core.fsutil import atomic_path, sha256_file, write_json_atomic, write_metrics, write_text_atomic
+from sound2video.data.classes import ClassTable
+from sound2video.evaluation.params import ROW_TITLES, EvaluateParams
+from sound2video.evaluation.report import ReportCard, ReportRow, write_report
+from sound2video.metrics.av_align import AUDIO_SAMPLE_RATE, FARNEBACK, PEAK_THRESHOLD, audio_peaks
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,10 @@ def load_models(video_dir: Path, prompts: dict[str, str], device: str = "cpu") -
     """The trained video model of ``video_dir`` (format ``video``), its audio tower and the tower's CLIP."""
     import torch
 
-    from .. import models
-    from ..frozen_clip import class_text_embeddings, load_clip
-    from ..models.contract import read_config
-    from ..video.model import resolve_referenced
+    from sound2video import models
+    from sound2video.core.frozen_clip import class_text_embeddings, load_clip
+    from sound2video.models.contract import read_config
+    from sound2video.models.video.modeling_video import resolve_referenced
 
     video = models.load(video_dir, device=device, expected_format="video")
     config = read_config(video_dir, "video")
@@ -108,7 +108,7 @@ def load_models(video_dir: Path, prompts: dict[str, str], device: str = "cpu") -
 
 def load_video_only(path: Path, device: str = "cpu") -> Any:
     """An ablation's video model (format ``video``)."""
-    from .. import models
+    from sound2video import models
 
     return models.load(path, device=device, expected_format="video")
 
@@ -178,7 +178,7 @@ def write_row_mp4s(
     videos: np.ndarray, keys: list[str], sounds: dict[str, Path], fps: float, out_dir: Path
 ) -> dict[str, Path]:
     """One H.264 + AAC mp4 per clip (the clip's sound muxed), at the generation resolution."""
-    from ..video.writer import VideoWriter
+    from sound2video.models.video.writer import VideoWriter
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
@@ -208,9 +208,9 @@ def run(
     """Evaluate every row of ``params.rows``; returns {row: summary or {"skipped": reason}}."""
     import torch
 
-    from ..video.cache import build_cache
-    from .baselines import random_walk, train_traumerai, traumerai_video
-    from .measure import Judges, Sound, feature_stats, load_detector, measure_row
+    from sound2video.evaluation.baselines import random_walk, train_traumerai, traumerai_video
+    from sound2video.evaluation.measure import Judges, Sound, feature_stats, load_detector, measure_row
+    from sound2video.models.video.cache import build_cache
 
     started = time.monotonic()
     timings: dict[str, float] = {}
@@ -257,8 +257,8 @@ def run(
     t = time.monotonic()
     i3d, i3d_info = load_detector(params.fvd, "i3d", params.device)
     c3d, c3d_info = load_detector(params.inception, "c3d", params.device)
-    from ..metrics.fvd import i3d_features_fn
-    from ..metrics.inception import c3d_probs_fn
+    from sound2video.metrics.fvd import i3d_features_fn
+    from sound2video.metrics.inception import c3d_probs_fn
 
     ref_rows = cache.rows(params.fvd.reference_split)[: params.fvd.max_reference]
     reference = feature_stats(np.asarray(cache.frames[ref_rows]), i3d_features_fn(i3d, params.device), params.fvd)
@@ -499,7 +499,7 @@ def main(
     report_dir: str,
     work_dir: str,
 ) -> dict[str, Any]:
-    from ..params_io import load_block
+    from sound2video.core.params_io import load_block
 
     params = load_block(params_path, "evaluate", EvaluateParams)
     return run(

@@ -1,7 +1,7 @@
 """CLIP similarities of Table 3a: text<->video and audio<->video cosine in CLIP space.
 
 A video's embedding is the mean of its L2-normalised frame embeddings (frames preprocessed exactly as OpenAI's CLIP
-does: ``sound2video.frozen_clip``); the cosine with the (normalised) text or audio embedding is then taken.
+does: ``sound2video.core.frozen_clip``); the cosine with the (normalised) text or audio embedding is then taken.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     is_ = m.add_parser("is", help="Inception Score: per-frame Inception-v3, or C3D on UCF-101 with --c3d")
     is_.add_argument("path")
     is_.add_argument("--weights", help="torchvision Inception-v3 state dict (path or URL)")
-    from .detectors import C3D_URL
+    from sound2video.metrics.detectors import C3D_URL
 
     is_.add_argument(
         "--c3d", help=f"C3D UCF-101 TorchScript, path or URL (StyleGAN-V's: {C3D_URL}); scores clips instead of frames"
@@ -93,7 +93,7 @@ def _emit(result: dict[str, Any], out: str | None) -> None:
     text = json.dumps(result, indent=2, sort_keys=True)
     print(text)
     if out:
-        from ..fsutil import write_text_atomic
+        from sound2video.core.fsutil import write_text_atomic
 
         write_text_atomic(out, text + "\n")
 
@@ -103,8 +103,8 @@ def _is_tiny(model: Any) -> bool:
 
 
 def run_fvd(a: argparse.Namespace) -> None:
-    from .detectors import I3D_URL, load_torchscript
-    from .fvd import compute_fvd, i3d_features_fn
+    from sound2video.metrics.detectors import I3D_URL, load_torchscript
+    from sound2video.metrics.fvd import compute_fvd, i3d_features_fn
 
     _setup_torch(a)
     t0 = time.monotonic()
@@ -135,8 +135,8 @@ def run_fvd(a: argparse.Namespace) -> None:
 
 
 def run_is(a: argparse.Namespace) -> None:
-    from .detectors import load_inception_v3, load_torchscript
-    from .inception import c3d_probs_fn, collect_probs, inception_probs_fn, inception_score
+    from sound2video.metrics.detectors import load_inception_v3, load_torchscript
+    from sound2video.metrics.inception import c3d_probs_fn, collect_probs, inception_probs_fn, inception_score
 
     _setup_torch(a)
     t0 = time.monotonic()
@@ -189,10 +189,10 @@ def load_audio_encoder(spec: str) -> Any:
 def run_clipsim(a: argparse.Namespace) -> None:
     import numpy as np
 
-    from ..frozen_clip import ClipModelSpec, load_clip
-    from ..log import progress
-    from .clip_similarity import cosine, video_embedding
-    from .videos import decode_audio, decode_frames, iter_videos
+    from sound2video.core.frozen_clip import ClipModelSpec, load_clip
+    from sound2video.core.log import progress
+    from sound2video.metrics.clip_similarity import cosine, video_embedding
+    from sound2video.metrics.videos import decode_audio, decode_frames, iter_videos
 
     _setup_torch(a)
     t0 = time.monotonic()
@@ -251,7 +251,7 @@ def run_clipsim(a: argparse.Namespace) -> None:
 
 
 def run_tiny(a: argparse.Namespace) -> None:
-    from .tiny import save_tiny
+    from sound2video.metrics.tiny import save_tiny
 
     path = save_tiny(a.kind, Path(a.out), a.seed)
     print(f"wrote {path} (tiny random {a.kind.upper()}: for offline smoke runs, its scores mean nothing)")

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from ..log import progress
-from .frechet import RunningStats, frechet_distance, warn_if_few_samples
-from .videos import VideoItem, decode_frames, iter_videos
+from sound2video.core.log import progress
+from sound2video.metrics.frechet import RunningStats, frechet_distance, warn_if_few_samples
+from sound2video.metrics.videos import VideoItem, decode_frames, iter_videos
 
 I3D_KWARGS = {"rescale": True, "resize": True, "return_features": True}
 

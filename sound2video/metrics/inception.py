@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..log import progress
-from .fvd import clip_batches
-from .videos import iter_videos
+from sound2video.core.log import progress
+from sound2video.metrics.fvd import clip_batches
+from sound2video.metrics.videos import iter_videos
 
 INCEPTION_SIZE = 299
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -12,13 +12,13 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .contract import ModelFormatError, read_model_folder
+from sound2video.models.contract import ModelFormatError, read_model_folder
 
 FORMATS: dict[str, str] = {
-    "audio": "sound2video.audio.model:from_contract",
-    "inversion": "sound2video.inversion.model:from_contract",
+    "audio": "sound2video.models.audio.modeling_audio:from_contract",
+    "inversion": "sound2video.models.inversion.modeling_inversion:from_contract",
     "stylegan3": "sound2video.models.stylegan3.checkpoint:from_contract",
-    "video": "sound2video.video.model:from_contract",
+    "video": "sound2video.models.video.modeling_video:from_contract",
 }
 
 

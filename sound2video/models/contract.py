@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..fsutil import atomic_path, write_json_atomic
+from sound2video.core.fsutil import atomic_path, write_json_atomic
 
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 METADATA_KEY = "sound2video"  # safetensors metadata entry holding the config

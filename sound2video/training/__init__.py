@@ -2,8 +2,8 @@
 checkpoints that resume only when the fingerprint matches, and one loop (``train_loop``) that calls the stage's
 step function."""
 
-from .checkpoint import TrainState, code_fingerprint, resume, save_checkpoint
-from .distributed import (
+from sound2video.training.checkpoint import TrainState, code_fingerprint, resume, save_checkpoint
+from sound2video.training.distributed import (
     World,
     gather,
     local_share,
@@ -14,8 +14,8 @@ from .distributed import (
     sync_batchnorm,
     world,
 )
-from .loop import optimize, train_loop, update_ema, write_history
-from .schedule import batch_indices, lr_factor, resolve_device, step_generator
+from sound2video.training.loop import optimize, train_loop, update_ema, write_history
+from sound2video.training.schedule import batch_indices, lr_factor, resolve_device, step_generator
 
 __all__ = [
     "TrainState",

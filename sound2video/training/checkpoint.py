@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..fsutil import atomic_path
-from ..stage_code import ROOT
+from sound2video.core.fsutil import atomic_path
+from sound2video.core.stage_code import ROOT
 
 log = logging.getLogger(__name__)
 

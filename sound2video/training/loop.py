@@ -15,12 +15,12 @@ from typing import Any
 
 import torch
 
-from ..fsutil import atomic_path
-from ..log import progress
-from ..params_base import TrainingParams
-from .checkpoint import TrainState, resume, save_checkpoint
-from .distributed import RANK_SEED, average_gradients, device_for, world
-from .schedule import lr_factor, resolve_device
+from sound2video.core.fsutil import atomic_path
+from sound2video.core.log import progress
+from sound2video.core.params_base import TrainingParams
+from sound2video.training.checkpoint import TrainState, resume, save_checkpoint
+from sound2video.training.distributed import RANK_SEED, average_gradients, device_for, world
+from sound2video.training.schedule import lr_factor, resolve_device
 
 STEP_SEED = 104_729  # torch is reseeded with seed * STEP_SEED + step before every step
 

@@ -7,8 +7,8 @@ import math
 
 import torch
 
-from ..params_base import TrainingParams
-from .distributed import device_for
+from sound2video.core.params_base import TrainingParams
+from sound2video.training.distributed import device_for
 
 
 def resolve_device(name: str) -> torch.device:

@@ -7,6 +7,6 @@ torch: the networks and the loader are imported from their modules.
 
 from __future__ import annotations
 
-from .config import GeneratorConfig, MappingConfig, StyleGAN3ConfigError
+from sound2video.models.stylegan3.config import GeneratorConfig, MappingConfig, StyleGAN3ConfigError
 
 __all__ = ["GeneratorConfig", "MappingConfig", "StyleGAN3ConfigError"]

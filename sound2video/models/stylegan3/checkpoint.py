@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ...remote import is_url, resolve
-from ..contract import WEIGHTS, read_model_file, write_model_folder
-from .config import GeneratorConfig
-from .pickle_loader import NetworkFormatError, load_official
+from sound2video.core.remote import is_url, resolve
+from sound2video.models.contract import WEIGHTS, read_model_file, write_model_folder
+from sound2video.models.stylegan3.config import GeneratorConfig
+from sound2video.models.stylegan3.pickle_loader import NetworkFormatError, load_official
 
 FORMAT, FORMAT_VERSION = "stylegan3", 1
 
@@ -89,7 +89,7 @@ def build(config: GeneratorConfig, state: dict[str, Any], where: str, check_filt
     """A Generator for ``config`` holding ``state``; key, shape and (optionally) filter mismatches are errors."""
     import torch
 
-    from .networks import Generator
+    from sound2video.models.stylegan3.modeling_stylegan3 import Generator
 
     G = Generator(config)
     ours = G.state_dict()

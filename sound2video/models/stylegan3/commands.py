@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ...metrics.image import to_uint8
+from sound2video.metrics.image import to_uint8
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -130,7 +130,7 @@ def describe(G: Any) -> dict[str, Any]:
 
 
 def run_info(a: argparse.Namespace) -> None:
-    from .checkpoint import load_generator
+    from sound2video.models.stylegan3.checkpoint import load_generator
 
     d = describe(load_generator(a.path, a.sha256))
     if a.json:
@@ -169,9 +169,9 @@ def run_info(a: argparse.Namespace) -> None:
 def run_convert(a: argparse.Namespace) -> None:
     import torch
 
-    from ...fsutil import sha256_file
-    from ...remote import resolve
-    from .checkpoint import load_generator, save_generator
+    from sound2video.core.fsutil import sha256_file
+    from sound2video.core.remote import resolve
+    from sound2video.models.stylegan3.checkpoint import load_generator, save_generator
 
     path = resolve(a.src, a.sha256)
     G = load_generator(path, key=a.key)
@@ -191,8 +191,8 @@ def run_convert(a: argparse.Namespace) -> None:
 def run_sample(a: argparse.Namespace) -> None:
     import torch
 
-    from ...fsutil import atomic_path
-    from .checkpoint import load_generator
+    from sound2video.core.fsutil import atomic_path
+    from sound2video.models.stylegan3.checkpoint import load_generator
 
     seeds = parse_seeds(a.seeds)
     translate = [float(v) for v in a.translate.split(",")]

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import ops_reference
+from sound2video.models.stylegan3 import ops_reference
 
 CHUNK_ELEMENTS = 1 << 20  # channel-images per chunk x up-sampled pixels: ~4 MB of fp32 intermediate
 

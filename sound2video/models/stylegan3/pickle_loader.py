@@ -24,8 +24,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from .config import GeneratorConfig, StyleGAN3ConfigError
-from .schedule import InputSpec, LayerSpec, synthesis_schedule
+from sound2video.models.stylegan3.config import GeneratorConfig, StyleGAN3ConfigError
+from sound2video.models.stylegan3.schedule import InputSpec, LayerSpec, synthesis_schedule
 
 
 class UnsafePickleError(pickle.UnpicklingError, ValueError):

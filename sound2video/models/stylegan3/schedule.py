@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import GeneratorConfig, StyleGAN3ConfigError
+from sound2video.models.stylegan3.config import GeneratorConfig, StyleGAN3ConfigError
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ...fsutil import sha256_file
-from ...params_io import load_block
-from .params import StyleGAN3Params
+from sound2video.core.fsutil import sha256_file
+from sound2video.core.params_io import load_block
+from sound2video.models.stylegan3.configuration_stylegan3 import StyleGAN3Params
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,8 @@ def random_generator(r: Any) -> Any:
     """A seeded, randomly initialised generator with ``w_avg`` = mean of ``mapping(z)`` over ``w_avg_samples``."""
     import torch
 
-    from .config import GeneratorConfig
-    from .networks import Generator
+    from sound2video.models.stylegan3.config import GeneratorConfig
+    from sound2video.models.stylegan3.modeling_stylegan3 import Generator
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(r.seed)
@@ -49,9 +49,9 @@ def random_generator(r: Any) -> Any:
 
 
 def main(params_path: str, out_dir: str) -> dict[str, Any]:
-    from ...remote import resolve
-    from ..contract import WEIGHTS
-    from .checkpoint import load_generator, save_generator
+    from sound2video.core.remote import resolve
+    from sound2video.models.contract import WEIGHTS
+    from sound2video.models.stylegan3.checkpoint import load_generator, save_generator
 
     params = load_block(params_path, "stylegan3", StyleGAN3Params)
     if params.network is not None:
