@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         "pipeline and tools. Stages run through `dvc repro` (see README.md).",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument(
+        "--verbose", action="store_true", help="also show third-party INFO lines and known-harmless warnings"
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     params = sub.add_parser("params", help="validate params files").add_subparsers(dest="sub", required=True)
@@ -157,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sound2video.core.entry import run_main
 
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        os.environ["SOUND2VIDEO_VERBOSE"] = "1"  # for this process and the stages it starts
     return run_main(lambda: args.func(args))
 
 

@@ -1,13 +1,10 @@
 """DVC stage `curate`: fetch, cut and score a curated class's candidates; metrics/curation.json."""
 
-import argparse
-
-from sound2video.core.entry import exit_with
+from sound2video.core.entry import StageArgumentParser, exit_with
 from sound2video.curation import stage
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--params", default="params.yaml")
+    ap = StageArgumentParser(__doc__)
     ap.add_argument("--root", default="data/curation", help="the curation folders' parent")
     ap.add_argument("--metrics", required=True, help="metrics JSON to write")
     a = ap.parse_args()

@@ -1,13 +1,10 @@
 """DVC stage `shard`: pack ok clips into per-split WebDataset tars, a shard index and a data card."""
 
-import argparse
-
-from sound2video.core.entry import exit_with
+from sound2video.core.entry import StageArgumentParser, exit_with
 from sound2video.data.shard import stage
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--params", default="params.yaml")
+    ap = StageArgumentParser(__doc__)
     ap.add_argument("--dataset", required=True, help="which data set (a name from params.yaml: datasets)")
     ap.add_argument("--classes", default="data/classes.csv")
     ap.add_argument("--raw", required=True, help="the download stage's folder (for its ledger)")

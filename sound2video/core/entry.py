@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sound2video.core.log import setup_logging
 from sound2video.core.params_base import ParamsError
@@ -31,3 +33,20 @@ def run_main(fn: Callable[[], None]) -> int:
 
 def exit_with(fn: Callable[[], None]) -> None:
     sys.exit(run_main(fn))
+
+
+class StageArgumentParser(argparse.ArgumentParser):
+    """A stage script's parser: ``--params`` and ``--verbose`` on every stage, the rest added by the script."""
+
+    def __init__(self, description: str | None = None) -> None:
+        super().__init__(description=description)
+        self.add_argument("--params", default="params.yaml")
+        self.add_argument(
+            "--verbose", action="store_true", help="also show third-party INFO lines and known-harmless warnings"
+        )
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: object = None) -> argparse.Namespace:  # type: ignore[override]
+        parsed = super().parse_args(args, namespace)  # type: ignore[arg-type]
+        if parsed.verbose:
+            os.environ["SOUND2VIDEO_VERBOSE"] = "1"
+        return parsed

@@ -410,11 +410,15 @@ def test_official_call_conventions():
 
 
 @pytest.mark.parametrize("kind", ["T", "R"])
-def test_full_size_lhq_configs_fast_equals_reference(kind):
-    """The 256 px configs (LHQ T: cbase 32768/cmax 512; R: 65536/1024), fp32 on CPU, psi and an input transform:
-    the acceptance tolerance is 1e-3 of the reference's largest magnitude; the fast path stays far inside it."""
+def test_256px_lhq_layer_schedule_fast_equals_reference(kind):
+    """The 256 px LHQ configs' layer schedule (every layer's size, sampling rate, cutoff and filters; R's 1x1 convs
+    and radial filters), fp32 on CPU, psi and an input transform, at 1/16 of the channels so it runs in seconds: the
+    fast path must equal the reference to 1e-5 of its largest magnitude. The full-width configs (cbase 32768 /
+    cmax 512, R 65536 / 1024) are checked the same way by `benchmarks/stylegan3_forward.py --check`."""
     torch.manual_seed(0)
-    G = Generator(GeneratorConfig.preset(kind, 256)).eval().requires_grad_(False)
+    full = GeneratorConfig.preset(kind, 256)
+    G = Generator(GeneratorConfig.preset(kind, 256, channel_base=full.channel_base // 16, channel_max=32))
+    G = G.eval().requires_grad_(False)
     with torch.no_grad():
         for layer in G.synthesis.layers():
             layer.bias.normal_(0, 0.2)
@@ -427,4 +431,22 @@ def test_full_size_lhq_configs_fast_equals_reference(kind):
         fast = G(z, truncation_psi=0.7)
         reference = G.set_impl("reference")(z, truncation_psi=0.7)
     assert fast.shape == (1, 3, 256, 256)
+
+    def geometry(cfg: GeneratorConfig) -> list[tuple]:
+        _, layers = synthesis_schedule(cfg)
+        return [
+            (
+                s.in_size,
+                s.out_size,
+                s.in_sampling_rate,
+                s.out_cutoff,
+                s.conv_kernel,
+                s.up_taps,
+                s.down_radial,
+                s.padding,
+            )
+            for s in layers
+        ]
+
+    assert geometry(G.config) == geometry(full)  # the same layer schedule as the full-width config
     assert (fast - reference).abs().max() <= 1e-5 * reference.abs().max()
