@@ -73,11 +73,7 @@ test: lint
 bench: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python benchmarks/cut_throughput.py
 
-clean-data:
-	rm -rf models/video checkpoints/video metrics/video_train.json plots/video
-	rm -rf reports/evaluate checkpoints/evaluate metrics/evaluate plots/evaluate
-	rm -rf models/audio checkpoints/audio metrics/audio_train.json plots/audio
-	rm -rf models/stylegan3 models/inversion checkpoints/inversion metrics/inversion_train.json plots/inversion
-	rm -rf data/vggsound/raw data/vggsound/clips data/vggsound/shards data/vggsound/card.json data/vggsound/card.md metrics/data_vggsound.json
-	rm -f data/landscape/download_log.jsonl data/vggsound/download_log.jsonl
-	rm -rf data/landscape/raw data/landscape/clips data/landscape/shards data/landscape/card.json data/landscape/card.md metrics/data_landscape.json
+# Every output and working folder of dvc.yaml's stages (read from dvc.yaml itself: a new stage is covered as soon as
+# it is declared); committed sources, DVC's cache and curation folders' own files stay. `--dry-run` lists them.
+clean-data: setup
+	$(BIN)/python -m sound2video.project.outputs $(CLEAN_ARGS)

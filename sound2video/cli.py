@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 
 def _params_check(a: argparse.Namespace) -> None:
@@ -87,7 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose", action="store_true", help="also show third-party INFO lines and known-harmless warnings"
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_project_commands(sub)
+    _add_data_and_audio_commands(sub)
+    _add_package_commands(sub)
+    return p
 
+
+def _add_project_commands(sub: Any) -> None:
+    """params check, profile list/use, plan."""
     params = sub.add_parser("params", help="validate params files").add_subparsers(dest="sub", required=True)
     chk = params.add_parser("check", help="validate every section of a params file")
     chk.add_argument("params", nargs="?", default="params.yaml")
@@ -113,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     pln.add_argument("--json", action="store_true", help="print the plan as JSON")
     pln.set_defaults(func=_plan)
 
+
+def _add_data_and_audio_commands(sub: Any) -> None:
+    """data inspect/classes, audio embed/classify."""
     data = sub.add_parser("data", help="inspect data").add_subparsers(dest="sub", required=True)
     ins = data.add_parser("inspect", help="summarise a shard (.tar), a ledger (.parquet) or a folder of either")
     ins.add_argument("path")
@@ -136,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     cls.add_argument("--top-k", type=int, default=5)
     cls.set_defaults(func=_audio_classify)
 
+
+def _add_package_commands(sub: Any) -> None:
+    """The sub-commands each package declares in its own commands.py."""
     from sound2video.metrics.commands import add_parsers as add_metrics
 
     add_metrics(sub)
@@ -154,7 +168,6 @@ def build_parser() -> argparse.ArgumentParser:
     from sound2video.curation.commands import add_parsers as add_curate
 
     add_curate(sub)
-    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,11 +1,16 @@
 """Guard rails on the code's structure: each stage's dvc.yaml deps cover every project file the stage imports
-(``stage_code.code_files``, the same list the resume fingerprints hash), so no code change escapes ``dvc repro``."""
+(``stage_code.code_files``, the same list the resume fingerprints hash), so no code change escapes ``dvc repro``;
+every package sits in a layer of the import contract; functions stay short; ffmpeg is driven from ``media/`` only;
+one log-mel."""
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 
 from sound2video.core.stage_code import ROOT, code_files
@@ -61,13 +66,73 @@ def test_data_stages_do_not_depend_on_model_code() -> None:
         leaked = sorted(
             f
             for f in files
-            if f.startswith(
-                (
-                    "sound2video/models",
-                    "sound2video/models/audio",
-                    "sound2video/models/inversion",
-                    "sound2video/models/video",
-                )
-            )
+            if f.startswith(("sound2video/models/", "sound2video/evaluation/", "sound2video/training/"))
         )
         assert not leaked, f"{stage} depends on model code: {leaked}"
+
+
+PACKAGE = ROOT / "sound2video"
+MAX_FUNCTION_LINES = 80
+
+
+def _sources() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_no_function_over_80_lines() -> None:
+    long = []
+    for path in _sources():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1  # type: ignore[operator]
+                if n > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({n} lines)")
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def _layered_names() -> dict[str, set[str]]:
+    """container -> the module names its layers contract lists (pyproject.toml [tool.importlinter])."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    out: dict[str, set[str]] = {}
+    for c in contracts:
+        if c["type"] == "layers":
+            for container in c["containers"]:
+                out.setdefault(container, set()).update(
+                    name.strip() for layer in c["layers"] for name in layer.split("|")
+                )
+    return out
+
+
+def test_every_package_and_module_is_in_a_layer() -> None:
+    """A package left out of the layers contract would not be checked at all: name it here."""
+    layered = _layered_names()
+    missing = []
+    for container, names in layered.items():
+        folder = ROOT.joinpath(*container.split("."))
+        children = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+        children |= {p.name for p in folder.iterdir() if (p / "__init__.py").is_file()}
+        missing += [f"{container}.{c}" for c in sorted(children - names)]
+    assert not missing, f"modules in no layer of pyproject.toml's import contract: {missing}"
+    assert {"sound2video", "sound2video.data", "sound2video.models", "sound2video.core"} <= set(layered)
+
+
+FFMPEG_WORDS = re.compile(r"""["'](ffmpeg|ffprobe)["']""")
+
+
+def test_ffmpeg_and_ffprobe_are_run_only_from_media() -> None:
+    """Command lines for ffmpeg/ffprobe (and ffmpeg-python graphs) are built in sound2video/media/ alone."""
+    outside = []
+    for path in _sources():
+        rel = path.relative_to(PACKAGE)
+        if rel.parts[0] == "media":
+            continue
+        text = path.read_text()
+        if FFMPEG_WORDS.search(text) or re.search(r"^\s*import ffmpeg\b", text, re.M):
+            outside.append(str(rel))
+    assert not outside, f"ffmpeg/ffprobe command lines built outside sound2video/media/: {outside}"
+
+
+def test_one_log_mel_definition() -> None:
+    """The audio tower and the video model share one log-mel: one place calls librosa's melspectrogram."""
+    callers = [str(p.relative_to(ROOT)) for p in _sources() if "melspectrogram(" in p.read_text()]
+    assert callers == ["sound2video/models/audio/mel.py"], callers
