@@ -135,6 +135,21 @@ def _samples(repo: Path, dataset: str) -> dict[str, dict[str, bytes]]:
     return out
 
 
+def test_models_are_dvc_artifacts(micro_repo, tmp_path):
+    """`dvc artifacts get REPO <m>-model` fetches each trained model folder byte for byte from the remote."""
+    dvc(micro_repo, "remote", "add", "-d", "store", str(tmp_path / "remote"))
+    folders = {"audio-model": "models/audio", "stylegan3-model": "models/stylegan3"}
+    folders |= {"inversion-model": "models/inversion", "video-model": "models/video"}
+    dvc(micro_repo, "push", *folders.values())
+    sh("git", "add", "-A", cwd=micro_repo)
+    sh("git", "commit", "-qm", "micro build with a remote", cwd=micro_repo)
+    for name, folder in folders.items():
+        out = tmp_path / "got" / name
+        dvc(tmp_path, "artifacts", "get", str(micro_repo), name, "-o", str(out))
+        made = {p.name: p.read_bytes() for p in (micro_repo / folder).iterdir()}
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == made and "model.safetensors" in made, name
+
+
 def test_published_class_joins_the_shards_and_old_samples_stay(micro_repo):
     """curate (ran in the first repro) -> a review accepts the true clips left pending -> publish -> repro of the
     landscape data stages: the new class's clips are added, every existing sample is byte-identical."""

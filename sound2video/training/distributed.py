@@ -62,15 +62,6 @@ def world() -> World:
     return World(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def teardown() -> None:
-    """End the process group (if one was started)."""
-    if launched():
-        import torch.distributed as dist
-
-        if dist.is_initialized():
-            dist.destroy_process_group()
-
-
 def device_for(device: torch.device) -> torch.device:
     """Under torchrun on GPUs each local rank uses its own device (``cuda`` -> ``cuda:LOCAL_RANK``)."""
     if device.type == "cuda" and device.index is None and launched():
