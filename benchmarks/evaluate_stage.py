@@ -25,7 +25,8 @@ def demo_size_loader():
     import torch
 
     from sound2video.models.audio.mel import MelParams
-    from sound2video.models.stylegan3 import Generator, GeneratorConfig
+    from sound2video.models.stylegan3 import GeneratorConfig
+    from sound2video.models.stylegan3.modeling_stylegan3 import Generator
     from sound2video.models.video.audio_windows import window_shape
     from sound2video.models.video.configuration_video import RecurrentParams, SoundEncoderParams
     from sound2video.models.video.modeling_video import SoundToLatents, VideoGenerator
@@ -61,8 +62,9 @@ def main() -> None:
     ap.add_argument("--traumerai-steps", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
+    from sound2video.evaluation.loading import load_models
     from sound2video.evaluation.params import EvaluateParams
-    from sound2video.evaluation.stage import load_models, run
+    from sound2video.evaluation.stage import EvaluatePaths, run
 
     with tempfile.TemporaryDirectory(prefix="s2v-bench-eval-") as tmp:
         t = Path(tmp)
@@ -70,17 +72,16 @@ def main() -> None:
             cache_root=str(t / "cache"), threads=a.threads, traumerai={"steps": a.traumerai_steps, "batch_size": 4}
         )
         start = time.monotonic()
-        run(
-            params,
-            Path(a.shards),
-            Path(a.model or t / "none"),
-            ROOT / "data" / "classes.csv",
-            t / "metrics",
-            t / "plots",
-            t / "report",
-            t / "work",
-            loader=load_models if a.model else demo_size_loader(),
+        paths = EvaluatePaths(
+            shards=Path(a.shards),
+            model=Path(a.model or t / "none"),
+            classes=ROOT / "data" / "classes.csv",
+            metrics=t / "metrics",
+            plots=t / "plots",
+            report=t / "report",
+            work=t / "work",
         )
+        run(params, paths, loader=load_models if a.model else demo_size_loader())
         print(json.dumps(json.loads((t / "work" / "timings.json").read_text()), indent=1))
         print(f"wall: {time.monotonic() - start:.1f} s")
 

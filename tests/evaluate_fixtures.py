@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sound2video.evaluation.stage import EvalModels
+from sound2video.evaluation.loading import EvalModels
 from sound2video.models.audio.mel import MelParams
 from sound2video.models.stylegan3 import GeneratorConfig
 from sound2video.models.stylegan3.modeling_stylegan3 import Generator
@@ -31,7 +31,7 @@ DIM = 16
 
 def make_shards(out: Path, per_class: dict[str, int] | None = None) -> Path:
     """``<out>/{train,test}-000000.tar`` with mp4 + flac + json members, like the shard stage writes."""
-    from sound2video.data.download.params import SyntheticParams
+    from sound2video.data.sources.params import SyntheticParams
     from sound2video.data.sources.synthetic import render_video
 
     per_class = per_class or {"train": 2, "test": 1}

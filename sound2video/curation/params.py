@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from sound2video.core.frozen_clip import ClipModelSpec
 from sound2video.core.params_base import StrictParams
 from sound2video.data.cut.params import CutParams
-from sound2video.data.download.params import SyntheticParams
+from sound2video.data.sources.params import SyntheticParams
 
 
 class DemoPoolParams(StrictParams):

@@ -1,5 +1,6 @@
 """Publish a curated class into a data set: the class table row, the accepted list (``accepted.csv``) and its
-curation card beside it, and the data set's download params (class + ``source.extra_lists``). Idempotent."""
+curation card beside it, and the data set's download params (class + ``source.extra_lists``) in ``params.yaml`` and
+in the active profile file (``configs/<profile>.yaml``). Idempotent."""
 
 from __future__ import annotations
 
@@ -75,100 +76,133 @@ def add_class(classes_csv: Path, info: dict[str, Any]) -> bool:
     return True
 
 
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip())
+PUBLISH_COMMENT = "# sound2video curate publish"
 
 
-def _block_span(lines: list[str], start: int, indent: int) -> int:
-    """Index after the block that starts at ``lines[start]``: lines indented deeper than ``indent``, blank lines, and
-    ``- item`` lines at ``indent`` itself (YAML lets a key's block list sit at the key's indent, as PyYAML writes)."""
-    i = start + 1
-    while i < len(lines) and (
-        not lines[i].strip()
-        or _indent(lines[i]) > indent
-        or (_indent(lines[i]) == indent and lines[i].lstrip().startswith("- "))
-    ):
-        i += 1
-    return i
+def _entry(mapping: Any, key: str) -> Any:
+    """The value node of ``key`` in a composed mapping node (None when absent or not a mapping)."""
+    from ruamel.yaml.nodes import MappingNode
+
+    if not isinstance(mapping, MappingNode):
+        return None
+    return next((v for k, v in mapping.value if getattr(k, "value", None) == key), None)
 
 
-def _append_item(lines: list[str], key_line: int, indent: int, item: str) -> tuple[int, str]:
-    """Where and what to insert to append ``item`` to the block list under ``lines[key_line]``: after its last item,
-    at that item's indent."""
-    end = _block_span(lines, key_line, indent)
-    items = [i for i in range(key_line + 1, end) if lines[i].lstrip().startswith("- ")]
-    at = items[-1] + 1 if items else end
-    pad = _indent(lines[items[-1]]) if items else indent + 2
-    return at, " " * pad + f"- {item}\n"
+def _items(node: Any, where: str) -> list[str] | None:
+    """The scalars of a composed list node; None for ``all`` (``classes: all``); CurationError for anything else."""
+    from ruamel.yaml.nodes import ScalarNode, SequenceNode
+
+    if isinstance(node, ScalarNode) and node.value == "all":
+        return None
+    if not isinstance(node, SequenceNode) or not all(isinstance(item, ScalarNode) for item in node.value):
+        raise CurationError(f"{where} (line {node.start_mark.line + 1}): expected a list of names")
+    return [item.value for item in node.value]
 
 
-def _find(lines: list[str], key: str, indent: int, lo: int, hi: int) -> int | None:
-    for i in range(lo, hi):
-        if lines[i].startswith(" " * indent + key + ":") and not lines[i][indent].isspace():
-            return i
-    return None
+def _download_block(root: Any, params_path: Path, dataset: str, name: str) -> tuple[Any, Any]:
+    """The composed ``classes`` and ``source`` nodes of ``download.<dataset>``; CurationError naming what is missing."""
+    from ruamel.yaml.nodes import MappingNode
 
-
-def add_to_params(params_path: Path, dataset: str, name: str, accepted: Path) -> bool:
-    """Add the class to ``download.<dataset>.classes`` and the list to its ``source.extra_lists`` by editing only
-    those lines (comments, layout and the rest of the file stay as they are); the result is parsed back and must
-    differ from the original in exactly those two places. True when anything changed."""
-    import yaml
-
-    text = params_path.read_text(encoding="utf-8")
-    before = yaml.safe_load(text)
-    block = (before.get("download") or {}).get(dataset)
-    if not isinstance(block, dict):
-        raise CurationError(
-            f"{params_path}: no download.{dataset} block; expected one of {list(before.get('download') or [])}"
-        )
-    listed = accepted.as_posix()
-    want_class = name not in block["classes"]
-    want_list = listed not in (block["source"].get("extra_lists") or [])
-    if not (want_class or want_list):
-        return False
-    lines = text.splitlines(keepends=True)
-    dl = _find(lines, "download", 0, 0, len(lines))
-    ds = _find(lines, dataset, 2, dl + 1, _block_span(lines, dl, 0)) if dl is not None else None
-    end = _block_span(lines, ds, 2) if ds is not None else None
-    cls = _find(lines, "classes", 4, ds + 1, end) if ds is not None else None
-    src = _find(lines, "source", 4, ds + 1, end) if ds is not None else None
-    if cls is None or src is None:
+    downloads = _entry(root, "download")
+    block = _entry(downloads, dataset)
+    if block is None:
+        known = [k.value for k, _ in downloads.value] if isinstance(downloads, MappingNode) else []
+        raise CurationError(f"{params_path}: no download.{dataset} block; expected one of {known}")
+    classes, source = _entry(block, "classes"), _entry(block, "source")
+    if classes is None or _entry(source, "kind") is None:
         raise CurationError(
             f"{params_path}: download.{dataset}: cannot find 'classes' and 'source'; add {name} by hand"
         )
+    return classes, source
+
+
+def _emit(value: str) -> str:
+    """``value`` as ruamel.yaml writes it inside a flow list: plain, or quoted where YAML needs it."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    out, emitter = io.StringIO(), YAML()
+    emitter.default_flow_style = True
+    emitter.dump([value], out)
+    return out.getvalue().strip()[1:-1]
+
+
+def _append(text: str, seq: Any, value: str) -> tuple[int, str]:
+    """Where and what to insert to append ``value`` to a composed list node: after its last item in a flow list;
+    on a new ``- value`` line (at the list's own dash column) after the last item's line in a block list."""
+    item = _emit(value)
+    if seq.flow_style:
+        if not seq.value:
+            return seq.start_mark.index + 1, item
+        return seq.value[-1].end_mark.index, f", {item}"
+    end = text.find("\n", seq.value[-1].end_mark.index)  # the last item's line, its comment included
+    return (len(text) if end < 0 else end), "\n" + " " * seq.start_mark.column + f"- {item}"
+
+
+def _add_key(text: str, mapping: Any, key: str, value: str) -> tuple[int, str]:
+    """Where and what to insert to add ``key: [value]`` to a composed mapping node: before its first key, at that
+    key's column, in a block mapping; after its last entry in a flow mapping."""
+    entry = f"{key}: [{_emit(value)}]"
+    if mapping.flow_style:
+        if not mapping.value:
+            return mapping.start_mark.index + 1, entry
+        return mapping.value[-1][1].end_mark.index, f", {entry}"
+    first = mapping.value[0][0].start_mark
+    return first.index - first.column, " " * first.column + f"{entry}  {PUBLISH_COMMENT}\n"
+
+
+def add_to_params(params_path: Path, dataset: str, name: str, accepted: Path) -> bool:
+    """Add the class to ``download.<dataset>.classes`` and the list to its ``source.extra_lists`` (flow or block
+    lists). ruamel.yaml's round-trip parser finds the nodes and where they end, its emitter writes the new items, and
+    they are inserted there: comments, layout and every other byte of the file stay as they were. The result is
+    parsed back and must differ from the original in exactly those two places. True when anything changed."""
+    from ruamel.yaml import YAML
+
+    text = params_path.read_text(encoding="utf-8")
+    classes, source = _download_block(YAML(typ="rt").compose(text), params_path, dataset, name)
+    key, listed = f"{params_path}: download.{dataset}", accepted.as_posix()
     inserts: list[tuple[int, str]] = []
-    if want_list:
-        ex = _find(lines, "extra_lists", 6, src + 1, _block_span(lines, src, 4))
-        if ex is None:
-            inserts.append((src + 1, f"      extra_lists: [{listed}]  # sound2video curate publish\n"))
-        elif lines[ex].rstrip().endswith("]"):
-            lines[ex] = lines[ex].rstrip()[:-1].rstrip() + f", {listed}]\n"
-        else:
-            inserts.append(_append_item(lines, ex, 6, listed))
-    if want_class:
-        flow = lines[cls].split(":", 1)[1].split("#")[0].strip().startswith("[")
-        span = range(cls, _block_span(lines, cls, 4))  # the list's own lines (a flow list may wrap)
-        close = next((i for i in span if lines[i].split("#")[0].rstrip().endswith("]")), None) if flow else None
-        if close is None:  # a block list: one "- name" line after the last item
-            inserts.append(_append_item(lines, cls, 4, name))
-        else:
-            body, hash_, comment = lines[close].partition("#")
-            body = body.rstrip()[:-1].rstrip()
-            lines[close] = f"{body}, {name}]" + (f"  {hash_}{comment}" if hash_ else "\n")
-    for at, line in sorted(inserts, reverse=True):
-        lines.insert(at, line)
-    new_text = "".join(lines)
-    after = yaml.safe_load(new_text)
-    expect = before
-    expect["download"][dataset]["classes"] = block["classes"] + ([name] if want_class else [])
-    expect["download"][dataset]["source"]["extra_lists"] = (block["source"].get("extra_lists") or []) + (
-        [listed] if want_list else []
-    )
-    if after != expect:
-        raise CurationError(f"{params_path}: could not edit download.{dataset} safely; add {name} and {listed} by hand")
+    names = _items(classes, f"{key}.classes")
+    if names is not None and name not in names:  # ``classes: all`` already selects the published class
+        inserts.append(_append(text, classes, name))
+    extra = _entry(source, "extra_lists")
+    if extra is None:
+        inserts.append(_add_key(text, source, "extra_lists", listed))
+    elif listed not in (_items(extra, f"{key}.source.extra_lists") or []):
+        inserts.append(_append(text, extra, listed))
+    if not inserts:
+        return False
+    new_text = text
+    for at, piece in sorted(inserts, reverse=True):
+        new_text = new_text[:at] + piece + new_text[at:]
+    _check_edit(params_path, text, new_text, dataset, name, listed)
     write_text_atomic(params_path, new_text)
     return True
+
+
+def _check_edit(params_path: Path, text: str, new_text: str, dataset: str, name: str, listed: str) -> None:
+    """The edited file must read back as the original plus the class and the list, nothing else."""
+    import yaml
+
+    expect, after = yaml.safe_load(text), yaml.safe_load(new_text)
+    block = expect["download"][dataset]
+    if block["classes"] != "all" and name not in block["classes"]:
+        block["classes"] = [*block["classes"], name]
+    lists = block["source"].get("extra_lists") or []
+    block["source"]["extra_lists"] = lists if listed in lists else [*lists, listed]
+    if after != expect:
+        raise CurationError(f"{params_path}: could not edit download.{dataset} safely; add {name} and {listed} by hand")
+
+
+def active_profile(params_path: Path) -> Path | None:
+    """The profile file ``params_path`` was switched from (``configs/<profile>.yaml`` beside it), if there is one:
+    publishing edits it too, so that switching profiles again keeps the published class."""
+    import yaml
+
+    profile = (yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}).get("profile")
+    path = params_path.parent / "configs" / f"{profile}.yaml"
+    return path if isinstance(profile, str) and profile and path.is_file() else None
 
 
 def publish(
@@ -200,5 +234,14 @@ def publish(
     card = curation_card(info, v, report)
     write_json_atomic(where / CURATION_CARD_NAME, card)
     added = add_class(classes_csv, info)
-    changed = add_to_params(params_path, dataset, name, where / ACCEPTED_NAME)
-    return {"accepted": len(accepted), "class_added": added, "params_changed": changed, "card": card}
+    profile = active_profile(params_path)
+    edited = [
+        p for p in (params_path, profile) if p is not None and add_to_params(p, dataset, name, where / ACCEPTED_NAME)
+    ]
+    return {
+        "accepted": len(accepted),
+        "class_added": added,
+        "params_changed": bool(edited),
+        "params_files_changed": [str(p) for p in edited],
+        "card": card,
+    }

@@ -29,14 +29,15 @@ from sound2video.curation.scores import (
 )
 from sound2video.data.classes import ClassTable
 from sound2video.data.cut.stage import run as cut_run
-from sound2video.data.download.params import DownloadParams, SourceParams
+from sound2video.data.download.params import DownloadParams
 from sound2video.data.download.stage import run as download_run
+from sound2video.data.sources.params import SourceParams
 
 log = logging.getLogger(__name__)
 
 SCORES_NAME = "scores.parquet"  # in work/: the scores ledger, one row per candidate
 REPORT_NAME = "report.json"  # every figure of the last run (the metrics file keeps the headline numbers)
-HEADLINE = ["average_precision", "accept_precision", "accept_recall"]  # few: `dvc metrics show` is one wide table
+HEADLINE = ["average_precision"]  # `dvc metrics show` is one wide table; report.json has the decisions' figures
 
 
 def _rows(path: str | Path) -> list[dict[str, str]]:

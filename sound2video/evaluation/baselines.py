@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from sound2video.evaluation.params import RandomWalkParams, TraumerAIParams
+if TYPE_CHECKING:  # the params module reads the row registry, whose rows call these baselines
+    from sound2video.evaluation.params import RandomWalkParams, TraumerAIParams
 
 log = logging.getLogger(__name__)
 

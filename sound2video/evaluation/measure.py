@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +43,6 @@ class Judges:
     reference: RunningStats
     fps: float
     params: EvaluateParams
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 def load_detector(p: DetectorParams, kind: str, device: str = "cpu") -> tuple[Any, dict[str, Any]]:
@@ -90,7 +89,8 @@ def measure_row(
     videos: np.ndarray, sounds: list[Sound], judges: Judges
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, float]]:
     """(summary, per-clip scores, seconds per metric) of one row's videos (row k = ``sounds[k]``)."""
-    params, timings = judges.params, {}
+    params = judges.params
+    timings: dict[str, float] = {}
     t = time.monotonic()
     stats = feature_stats(videos, judges.i3d, params.fvd)
     fvd = frechet_distance(judges.reference.mean(), judges.reference.cov(0), stats.mean(), stats.cov(0))
@@ -140,7 +140,3 @@ def measure_row(
     if warnings:
         summary["warnings"] = warnings
     return summary, per_clip, timings
-
-
-def optional_float(x: Optional[float], digits: int = 4) -> Optional[float]:
-    return None if x is None else round(float(x), digits)

@@ -7,18 +7,7 @@ from typing import Literal, Optional
 from pydantic import Field, field_validator
 
 from sound2video.core.params_base import StrictParams
-
-ROW_NAMES = ("real", "model", "zero_audio", "no_sound", "first_step", "traumerai", "random_walk")
-RowName = Literal["real", "model", "zero_audio", "no_sound", "first_step", "traumerai", "random_walk"]
-ROW_TITLES = {
-    "real": "real test clips (reference)",
-    "model": "ours (trained model)",
-    "zero_audio": "ours, audio zeroed at inference",
-    "no_sound": "ours without sound (trained without audio)",
-    "first_step": "ours, audio at the first step only",
-    "traumerai": "TräumerAI-style (per-window embedding -> latent)",
-    "random_walk": "random latent walk (no audio, floor)",
-}
+from sound2video.evaluation.rows import ROWS
 
 
 class DetectorParams(StrictParams):
@@ -67,9 +56,11 @@ class EvaluateParams(StrictParams):
 
     dataset: str = Field("landscape", description="data set whose test split is evaluated")
     split: Literal["train", "val", "test"] = Field("test", description="clips whose sounds drive the videos")
-    rows: list[RowName] = Field(list(ROW_NAMES), min_length=1, description="rows of the table, in order")
+    rows: list[str] = Field(
+        default_factory=lambda: list(ROWS), min_length=1, description=f"rows of the table, in order: {', '.join(ROWS)}"
+    )
     ablation_models: dict[str, str] = Field(
-        {"no_sound": "models/video_no_sound", "first_step": "models/video_first_step"},
+        default_factory=lambda: {name: f"models/video_{name}" for name, row in ROWS.items() if row.ablation_mode},
         description="row -> model folder; a row whose folder is missing is skipped with a note",
     )
     max_clips: Optional[int] = Field(None, ge=1, description="evaluate at most this many clips (null: all)")
@@ -88,7 +79,10 @@ class EvaluateParams(StrictParams):
 
     @field_validator("rows")
     @classmethod
-    def _unique_rows(cls, v: list[str]) -> list[str]:
+    def _known_unique_rows(cls, v: list[str]) -> list[str]:
+        unknown = [r for r in v if r not in ROWS]
+        if unknown:
+            raise ValueError(f"rows: unknown row(s) {unknown}; expected some of {list(ROWS)}")
         if len(set(v)) != len(v):
             raise ValueError(f"rows: repeated row name (got {v})")
         return v
@@ -96,7 +90,8 @@ class EvaluateParams(StrictParams):
     @field_validator("ablation_models")
     @classmethod
     def _known_ablations(cls, v: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(v) - {"no_sound", "first_step"})
+        ablations = [name for name, row in ROWS.items() if row.ablation_mode]
+        unknown = sorted(set(v) - set(ablations))
         if unknown:
-            raise ValueError(f"ablation_models: unknown rows {unknown}; expected no_sound and/or first_step")
+            raise ValueError(f"ablation_models: unknown rows {unknown}; expected some of {ablations}")
         return v

@@ -1,5 +1,5 @@
 """``reports/evaluate/index.html``: the table of rows on top, then one card per test sound with every row's video
-(playing with its sound) side by side, the class and the per-clip scores.
+(playing with its sound) side by side, the class and the per-clip scores; and those videos (``write_row_mp4s``).
 
 Self-contained: one HTML file with inline CSS and script, videos by relative path, nothing fetched from the network.
 Light with dozens of videos: each ``<video>`` starts with ``preload="none"`` and a small script asks for its
@@ -11,9 +11,12 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from sound2video.core.fsutil import write_text_atomic
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TABLE_COLUMNS = [
     ("fvd", "FVD ↓"),
@@ -135,3 +138,19 @@ def write_report(
     )
     write_text_atomic(out, doc)
     return out
+
+
+def write_row_mp4s(
+    videos: np.ndarray, keys: list[str], sounds: dict[str, Path], fps: float, out_dir: Path
+) -> dict[str, Path]:
+    """One H.264 + AAC mp4 per clip (the clip's sound muxed), at the generation resolution."""
+    from sound2video.models.video.writer import VideoWriter
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for frames, key in zip(videos, keys):
+        path = out_dir / f"{key}.mp4"
+        with VideoWriter(path, fps, frames.shape[2], frames.shape[1], audio_path=sounds[key]) as writer:
+            writer.write(frames)
+        paths[key] = path
+    return paths

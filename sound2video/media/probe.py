@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
+import json
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Optional
 
+from sound2video.media.argv import probe_command, remux_command
+from sound2video.media.runner import MediaError, failure, run_tool
 
-class ProbeError(RuntimeError):
-    """ffprobe could not read the file; the message carries ffprobe's own reason."""
+
+class ProbeError(MediaError):
+    """ffprobe could not read the file (or ffmpeg could not remux it); the message names the file and gives the
+    tool's own reason."""
 
 
 @dataclass
@@ -33,7 +37,7 @@ class MediaInfo:
     def discontinuous_timestamps(self) -> bool:
         """Containers whose timestamps may jump or restart (MPEG transport and program streams): their reported
         duration can be a fraction of the content and seeking in them is by byte position, not by keyframe."""
-        return bool(self.format_name) and bool({"mpegts", "mpeg", "mpegvideo"} & set(self.format_name.split(",")))
+        return bool({"mpegts", "mpeg", "mpegvideo"} & set((self.format_name or "").split(",")))
 
     @property
     def has_video(self) -> bool:
@@ -64,16 +68,6 @@ class MediaInfo:
         return d
 
 
-def require_ffmpeg() -> None:
-    """Fail early with an actionable message when ffmpeg/ffprobe are not on PATH."""
-    missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
-    if missing:
-        raise RuntimeError(
-            f"{' and '.join(missing)} not found on PATH; install Debian's package: apt-get install -y ffmpeg "
-            "(`make setup` does this for you)"
-        )
-
-
 def _rate(value: str | None) -> Optional[float]:
     if not value or value in ("0/0", "0"):
         return None
@@ -101,19 +95,17 @@ def _rotation(stream: dict[str, Any]) -> int:
         return 0
 
 
-def probe(path: str | Path, timeout: float = 60.0) -> MediaInfo:
-    """Probe a media file with ffprobe. Raises ProbeError when the file cannot be read."""
-    import ffmpeg
-
+def probe(path: str | Path, timeout: float = 60.0, name: str | None = None) -> MediaInfo:
+    """Probe a media file with ffprobe. Raises ProbeError naming the file as ``name`` (default: its file name, so a
+    ledger reason is the same on every machine; pass the user's path or URL when ``path`` is a working copy)."""
+    name = name or Path(path).name
+    out = run_tool(
+        probe_command(path, timeout), name, timeout=timeout, error=ProbeError, aliases={str(path): name}, tail_lines=1
+    )
     try:
-        data = ffmpeg.probe(str(path), timeout=timeout)
-    except ffmpeg.Error as e:
-        reason = (e.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        # ffprobe names the file by its full path: keep only the name, so a ledger reason is the same on every machine
-        last = reason[-1].replace(str(path), Path(path).name) if reason else "no output"
-        raise ProbeError(f"ffprobe failed on {Path(path).name}: {last}") from None
-    except Exception as e:  # noqa: BLE001 - a timeout or a broken binary is a probe failure too
-        raise ProbeError(f"ffprobe failed on {Path(path).name}: {e}") from None
+        data = json.loads(out.decode("utf-8"))
+    except ValueError as e:
+        raise failure(ProbeError, "ffprobe", name, f"unreadable JSON ({e})") from None
     streams = data.get("streams", [])
     video = next(
         (s for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
@@ -139,42 +131,13 @@ def probe(path: str | Path, timeout: float = 60.0) -> MediaInfo:
     )
 
 
-def remux_continuous(src: str | Path, out: str | Path, timeout: float = 600.0) -> Path:
+def remux_continuous(src: str | Path, out: str | Path, timeout: float = 600.0, name: str | None = None) -> Path:
     """Copy the streams of ``src`` into Matroska without re-encoding. ffmpeg mends the timestamp jumps of transport
     streams as it reads (a stream whose resolution changes half-way, or two recordings joined, restarts its clock),
-    and the Matroska index makes seeking keyframe-exact, so a 24 s transport stream lasts 24 s afterwards."""
-    import subprocess
-
+    and the Matroska index makes seeking keyframe-exact, so a 24 s transport stream lasts 24 s afterwards.
+    Raises ProbeError naming ``src`` as ``name`` (default: its file name)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        "ffmpeg",
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        "-i",
-        str(src),
-        "-map",
-        "0:v:0",
-        "-map",
-        "0:a:0?",
-        "-c",
-        "copy",
-        "-map_metadata",
-        "-1",
-        "-fflags",
-        "+bitexact",
-        "-f",
-        "matroska",
-        str(out),
-    ]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise ProbeError(f"remuxing {Path(src).name} timed out after {timeout} s") from None
-    if proc.returncode != 0:
-        lines = proc.stderr.strip().splitlines()
-        raise ProbeError(f"remuxing {Path(src).name} failed: {lines[-1] if lines else 'no message'}")
+    name = name or Path(src).name
+    run_tool(remux_command(src, out), name, timeout=timeout, error=ProbeError, aliases={str(src): name}, tail_lines=1)
     return out

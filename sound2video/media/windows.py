@@ -1,5 +1,6 @@
-"""Clip windows of a whole video, planned from its duration before anything is downloaded, and where each clip lies
-in the joined download (the download ledger's ``windows`` column, read back by the cut stage)."""
+"""Clip windows of a video planned from its duration (the download's ranges, before anything is downloaded, and the
+cut's clips: one planner), and where each clip lies in the joined download (the download ledger's ``windows`` column,
+read back by the cut stage)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,20 @@ import math
 
 
 def plan_windows(
-    duration: float, clip_seconds: float, clips_per_video: int, placement: str = "spread"
+    duration: float, clip_seconds: float, clips_per_video: int, placement: str = "spread", fps: int | None = None
 ) -> list[tuple[float, float]]:
-    """Non-overlapping clip spans ``(start, end)`` in the video's time, as the cut stage would place them (at most
-    ``clips_per_video``, spread evenly or back to back); empty when the video is shorter than one clip."""
+    """The clip spans ``(start, end)`` of a video lasting ``duration`` seconds: at most ``clips_per_video``
+    non-overlapping clips of ``clip_seconds``, spread evenly over the video or back to back from the start; empty when
+    the video is shorter than one clip. The one planner of both the download's ranges and the cut's clips.
+
+    ``fps``: starts fall on that frame grid (rounded down) so that clip boundaries are frame-exact, to the microsecond
+    (the cut). None: starts to the millisecond (the download's ranges, which a margin widens anyway)."""
     count = min(clips_per_video, int(math.floor(duration / clip_seconds + 1e-6))) if duration > 0 else 0
     step = clip_seconds if placement == "consecutive" else (duration / count if count else 0.0)
-    return [(round(k * step, 3), round(k * step + clip_seconds, 3)) for k in range(count)]
+    if fps is None:
+        return [(round(k * step, 3), round(k * step + clip_seconds, 3)) for k in range(count)]
+    starts = [math.floor(k * step * fps + 1e-6) / fps for k in range(count)]
+    return [(round(s, 6), round(s + clip_seconds, 6)) for s in starts]
 
 
 def fetch_windows(spans: list[tuple[float, float]], duration: float, margin: float) -> list[tuple[float, float]]:

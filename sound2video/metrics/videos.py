@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import glob
 import json
-import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -13,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from sound2video.media.argv import decode_mono_command, decode_ppm_command
+from sound2video.media.runner import MediaError, ToolMissing, ToolProcess, run_tool
 
 VIDEO_EXTS = (".mp4", ".mkv", ".webm", ".mov", ".avi")
 
@@ -99,27 +101,9 @@ def _tmp_dir() -> str | None:
 
 def _decode_file(path: Path, num_frames: int, stride: int) -> np.ndarray | None:
     """Decode to PPM frames on a pipe: the first frame's header gives the (display) size, so no ffprobe call is
-    needed, and the frames land in one preallocated buffer."""
-    vf = [] if stride == 1 else ["-vf", f"select=not(mod(n\\,{stride}))", "-fps_mode", "passthrough"]
-    cmd = [
-        "ffmpeg",
-        "-nostdin",
-        "-v",
-        "error",
-        "-i",
-        str(path),
-        *vf,
-        "-frames:v",
-        str(num_frames),
-        "-f",
-        "image2pipe",
-        "-c:v",
-        "ppm",
-        "pipe:1",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        header = _read_ppm_header(proc.stdout)  # type: ignore[arg-type]
+    needed, and the frames land in one preallocated buffer. None when the video ends early or does not decode."""
+    with ToolProcess(decode_ppm_command(path, num_frames, stride), path, stdout=True) as proc:
+        header = _read_ppm_header(proc.stdout)
         if header is None:
             return None
         w, h, head = header
@@ -128,13 +112,10 @@ def _decode_file(path: Path, num_frames: int, stride: int) -> np.ndarray | None:
         buf[: len(head)] = head
         view, filled = memoryview(buf), len(head)
         while filled < len(buf):
-            got = proc.stdout.readinto(view[filled:])  # type: ignore[union-attr]
+            got = proc.stdout.readinto(view[filled:])  # type: ignore[attr-defined]
             if not got:
                 return None  # the video ended before num_frames frames
             filled += got
-    finally:
-        proc.stdout.close()  # type: ignore[union-attr]
-        proc.wait()
     rows = np.frombuffer(buf, np.uint8).reshape(num_frames, len(head) + frame)
     return rows[:, len(head) :].reshape(num_frames, h, w, 3)
 
@@ -161,7 +142,8 @@ def _read_ppm_header(stream) -> tuple[int, int, bytes] | None:
 
 
 def decode_audio(item: VideoItem, sample_rate: int) -> np.ndarray | None:
-    """Mono float32 audio at ``sample_rate``: the shard's flac if present, else the video's own audio track."""
+    """Mono float32 audio at ``sample_rate``: the shard's flac if present, else the video's own audio track; None
+    when there is none or it does not decode."""
     with tempfile.NamedTemporaryFile(suffix=".bin", dir=_tmp_dir()) as tmp:
         if item.audio is not None or item.data is not None:
             tmp.write(item.audio if item.audio is not None else item.data)  # type: ignore[arg-type]
@@ -169,24 +151,12 @@ def decode_audio(item: VideoItem, sample_rate: int) -> np.ndarray | None:
             src = tmp.name
         else:
             src = str(item.path)
-        cmd = [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            src,
-            "-map",
-            "0:a:0",
-            "-ac",
-            "1",
-            "-ar",
-            str(sample_rate),
-            "-f",
-            "f32le",
-            "pipe:1",
-        ]
-        r = subprocess.run(cmd, capture_output=True)
-    if r.returncode != 0 or not r.stdout:
+        try:
+            out = run_tool(decode_mono_command(src, sample_rate), item.name, aliases={src: item.name})
+        except ToolMissing:
+            raise
+        except MediaError:
+            return None
+    if not out:
         return None
-    return np.frombuffer(r.stdout, np.float32).copy()
+    return np.frombuffer(out, np.float32).copy()

@@ -111,3 +111,20 @@ def read_model_file(weights: str | Path, expected_format: str | None = None) -> 
 def _check(config: dict[str, Any], expected_format: str | None, where: Path) -> None:
     if expected_format is not None and config["format"] != expected_format:
         raise ModelFormatError(f"{where}: a {config['format']!r} model, expected {expected_format!r}")
+
+
+def offline_reasons(config: dict[str, Any]) -> list[str]:
+    """Why figures measured with this model only check the pipeline (empty: a trained model), from its config: a
+    video model's record (``offline_reasons``, written by ``train_video``), a randomly initialised StyleGAN3
+    (``source.random_init``), an audio tower on a randomly initialised CLIP (``clip_random_init_seed``, or
+    ``clip_model.pretrained`` null)."""
+    if "offline_reasons" in config:
+        return [str(r) for r in config["offline_reasons"]]
+    reasons = []
+    if (config.get("source") or {}).get("random_init"):
+        reasons.append("random-init generator")
+    clip = config.get("clip_model")
+    random_clip = isinstance(clip, dict) and "pretrained" in clip and clip["pretrained"] is None
+    if config.get("clip_random_init_seed") is not None or random_clip:
+        reasons.append("random-init CLIP")
+    return reasons

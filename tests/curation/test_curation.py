@@ -263,8 +263,8 @@ def test_candidates_from_urls_and_folder(tmp_path, capsys):
 
 
 def test_data_card_source_records_the_curation_card(tmp_path):
-    from sound2video.data.download.params import SourceParams
     from sound2video.data.download.stage import source_record
+    from sound2video.data.sources.params import SourceParams
 
     (tmp_path / "accepted.csv").write_text("id,url,label\na,synthetic://frog_croaking/1?seed=7,frog_croaking\n")
     (tmp_path / "card.json").write_text(json.dumps({"class": "frog_croaking", "accepted": 1}))
@@ -294,6 +294,78 @@ def test_publish_edits_params_written_by_pyyaml(tmp_path, flow):
     assert block["source"]["extra_lists"] == [accepted.as_posix()]
     after["download"]["landscape"] = data["download"]["landscape"]
     assert after == data  # nothing else changed
+
+
+HAND_WRITTEN = """\
+# a params file edited by hand
+download:
+  landscape:
+    classes: [raining,  # the first class
+              thunderstorm]  # beside the classes
+    source:  # beside the source
+      kind: synthetic
+      synthetic: {seed: 0, fps: 10}
+  vggsound:
+    classes:
+      - raining  # a block list
+    source:
+      kind: synthetic
+      extra_lists:
+      - data/curation/old/accepted.csv  # an older class
+      synthetic: {seed: 1}
+  everything:
+    classes: all
+    source: {kind: synthetic, synthetic: {seed: 2,
+                                          fps: 5}}
+
+cut:  # unrelated
+  landscape: {clip_seconds: 1,    clips_per_video: 2}   # odd spacing
+  rate_limit: null
+"""
+
+
+def test_publish_keeps_comments_and_every_other_byte(tmp_path):
+    """Only the new items are written, where ruamel.yaml's parser says the lists end (flow, block, flow mapping,
+    ``classes: all``): the comments beside the edited keys, the unrelated ones and every other byte stay."""
+    from sound2video.curation.publish import add_to_params
+
+    path, accepted = tmp_path / "params.yaml", Path("data/curation/frog_croaking/accepted.csv")
+    path.write_text(HAND_WRITTEN)
+    for dataset in ("landscape", "vggsound", "everything"):
+        assert add_to_params(path, dataset, "frog_croaking", accepted) is True
+    edited = path.read_text()
+    for dataset in ("landscape", "vggsound", "everything"):
+        assert add_to_params(path, dataset, "frog_croaking", accepted) is False  # idempotent
+    assert path.read_text() == edited
+    listed = "data/curation/frog_croaking/accepted.csv"
+    expected = (
+        HAND_WRITTEN.replace("thunderstorm]  # beside", "thunderstorm, frog_croaking]  # beside")
+        .replace(
+            "  # beside the source\n",
+            f"  # beside the source\n      extra_lists: [{listed}]  # sound2video curate publish\n",
+        )
+        .replace("- raining  # a block list\n", "- raining  # a block list\n      - frog_croaking\n")
+        .replace("# an older class\n", f"# an older class\n      - {listed}\n")
+        .replace("fps: 5}}", f"fps: 5}}, extra_lists: [{listed}]}}")
+    )
+    assert edited == expected  # the comments beside the edited keys and the unrelated ones, byte for byte
+    for comment in ("# beside the classes", "# beside the source", "# an older class", "# unrelated", "# odd spacing"):
+        assert comment in edited
+
+
+def test_publish_edits_the_active_profile_too(project):
+    """params.yaml says ``profile: demo``: configs/demo.yaml gets the same edit, so switching back keeps the class."""
+    (project / "configs").mkdir()
+    shutil.copy(REPO / "configs/demo.yaml", project / "configs/demo.yaml")
+    root = project / "data/curation"
+    where = make_curation(root, project / "data/classes.csv")
+    dec.record(where / "decisions.json", NAME, "true_001", "accept")
+    out = publish(NAME, "landscape", root, project / "params.yaml", project / "data/classes.csv")
+    params, profile = project / "params.yaml", project / "configs/demo.yaml"
+    assert out["params_files_changed"] == [str(params), str(profile)]
+    assert params.read_bytes() == profile.read_bytes() != (REPO / "configs/demo.yaml").read_bytes()
+    again = publish(NAME, "landscape", root, params, project / "data/classes.csv")
+    assert not again["params_changed"] and again["params_files_changed"] == []
 
 
 def test_stage_without_a_candidate_list_yet_lets_the_pipeline_go_on(tmp_path):

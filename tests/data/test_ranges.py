@@ -13,10 +13,12 @@ from media import counted_video_frames, ffmpeg, make_video
 
 from sound2video.data.classes import ClassTable
 from sound2video.data.cut.params import CutParams
+from sound2video.data.cut.plan import plan_clips
 from sound2video.data.cut.stage import run as cut
 from sound2video.data.download.params import DownloadParams
 from sound2video.data.download.stage import RUN_LOG_NAME
 from sound2video.data.download.stage import run as download
+from sound2video.media.probe import MediaInfo
 from sound2video.media.windows import decode_windows, plan_windows
 
 SECONDS = 40
@@ -70,6 +72,18 @@ def test_plan_windows():
     assert plan_windows(40, 5, 2) == [(0.0, 5.0), (20.0, 25.0)]
     assert plan_windows(40, 5, 2, "consecutive") == [(0.0, 5.0), (5.0, 10.0)]
     assert plan_windows(12, 5, 10) == [(0.0, 5.0), (6.0, 11.0)] and plan_windows(4, 5, 3) == []
+
+
+def test_one_planner_for_the_download_ranges_and_the_cut():
+    """The cut plans with the same function, its starts on the frame grid; the ranges' starts are to the ms."""
+    assert plan_windows(10, 3, 3) == [(0.0, 3.0), (3.333, 6.333), (6.667, 9.667)]
+    assert plan_windows(10, 3, 3, fps=30) == [(0.0, 3.0), (3.333333, 6.333333), (6.666667, 9.666667)]
+    assert plan_windows(10, 3, 3, fps=7) == [(0.0, 3.0), (3.285714, 6.285714), (6.571429, 9.571429)]
+    assert plan_windows(10, 3, 3, "consecutive", fps=7) == [(0.0, 3.0), (3.0, 6.0), (6.0, 9.0)]
+    info = MediaInfo(640, 360, 10.0, 40.0, 40.0, 40.0, "h264", "aac", 16000, 1, 400, 0)
+    cut = CutParams(clip_seconds=5, clips_per_video=3, width=640, height=360, fps=10, audio={"sample_rate": 16000})
+    spans = [(c.start, c.end) for c in plan_clips(info, cut)]
+    assert spans == plan_windows(40, 5, 3, fps=10) == [(0.0, 5.0), (13.3, 18.3), (26.6, 31.6)]
 
 
 def test_ranged_fetch_downloads_only_the_windows_and_cut_takes_one_clip_each(server, tmp_path):

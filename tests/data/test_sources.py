@@ -114,7 +114,7 @@ def test_youtube_ids_and_safe_names(tmp_path):
 def test_source_registry_covers_every_kind_params_accept():
     import typing
 
-    from sound2video.data.download.params import SourceParams
+    from sound2video.data.sources.params import SourceParams
     from sound2video.data.sources.registry import SOURCES, source_for
 
     assert set(SOURCES) == set(typing.get_args(SourceParams.model_fields["kind"].annotation))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sound2video.data.download.params import SyntheticParams
+from sound2video.data.sources.params import SyntheticParams
 from sound2video.data.sources.synthetic import render_video, rng_for
 from sound2video.data.sources.synthetic_audio import SOUNDS, render_audio
+from sound2video.data.sources.synthetic_classes import SYNTHETIC_CLASSES, recipes
 from sound2video.data.sources.synthetic_picture import PICTURES
 from sound2video.media.probe import probe
 
-CLASSES = sorted(SOUNDS)
+CLASSES = sorted(SYNTHETIC_CLASSES)
 SR = 16000
 
 
@@ -55,6 +56,14 @@ def nearest_centroid_accuracy(train: dict[str, list[np.ndarray]], test: dict[str
             hits += guess == c
             total += 1
     return hits / total
+
+
+def test_every_class_is_named_once_with_a_picture_and_a_sound():
+    assert len(SYNTHETIC_CLASSES) == len(set(SYNTHETIC_CLASSES)) == 14
+    assert list(SOUNDS) == list(PICTURES) == list(SYNTHETIC_CLASSES)
+    assert all(SOUNDS[c].__name__ == PICTURES[c].__name__ == c for c in SYNTHETIC_CLASSES)
+    with pytest.raises(ImportError, match=r"no synthetic sound recipe for class\(es\) \['ocean_waves'\]"):
+        recipes({k: v for k, v in SOUNDS.items() if k != "ocean_waves"}, "sound")
 
 
 def test_classes_separable_by_sound_alone():

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from sound2video.evaluation.baselines import random_walk, train_traumerai
 from sound2video.evaluation.params import EvaluateParams, RandomWalkParams, TraumerAIParams
-from sound2video.evaluation.stage import run
+from sound2video.evaluation.stage import ROW_HEADLINE, EvaluatePaths, run
 
 
 def small_params(tmp: Path, **kw) -> EvaluateParams:
@@ -28,6 +28,18 @@ def small_params(tmp: Path, **kw) -> EvaluateParams:
             "traumerai": {"steps": 3, "batch_size": 2},
             **kw,
         }
+    )
+
+
+def stage_paths(shards: Path, model_root: Path, out: Path, work: Path | None = None) -> EvaluatePaths:
+    return EvaluatePaths(
+        shards=shards,
+        model=model_root / "models" / "video",
+        classes=Path("data/classes.csv"),
+        metrics=out / "metrics",
+        plots=out / "plots",
+        report=out / "report",
+        work=work or out / "work",
     )
 
 
@@ -47,13 +59,7 @@ def evaluated(tmp_path_factory):
     }
     out["results"] = run(
         small_params(root),
-        shards,
-        root / "models" / "video",
-        Path("data/classes.csv"),
-        out["metrics"],
-        out["plots"],
-        out["report"],
-        out["work"],
+        stage_paths(shards, root, root),
         loader=stub_loader(calls),
         video_loader=lambda p, d: pytest.fail("no ablation model exists"),
     )
@@ -64,9 +70,17 @@ def test_one_metrics_file_per_row_and_skipped_ablations_say_why(evaluated):
     files = sorted(p.stem for p in evaluated["metrics"].glob("*.json"))
     assert files == sorted(["real", "model", "zero_audio", "no_sound", "first_step", "traumerai", "random_walk"])
     for row in ("no_sound", "first_step"):
-        note = json.loads((evaluated["metrics"] / f"{row}.json").read_text())["skipped"]
-        assert "models/video_" in note and "dvc exp run" in note
-    model = json.loads((evaluated["metrics"] / "model.json").read_text())
+        assert json.loads((evaluated["metrics"] / f"{row}.json").read_text()) == {"skipped": True}
+        detail = json.loads((evaluated["report"] / "rows" / f"{row}.json").read_text())
+        assert detail["skipped"] is True and detail == evaluated["results"][row]
+        assert "models/video_" in detail["note"] and "dvc exp run" in detail["note"]
+    model = json.loads((evaluated["report"] / "rows" / "model.json").read_text())  # every figure of the row
+    headline = json.loads((evaluated["metrics"] / "model.json").read_text())  # what `dvc metrics show` lists
+    assert (
+        headline
+        == {k: model[k] for k in ("fvd", "clip_a2v", "av_align", "motion")}
+        == {k: model[k] for k in ROW_HEADLINE}
+    )
     for key in ("fvd", "is_mean", "is_std", "clip_t2v", "clip_a2v", "av_align", "av_align_undefined", "motion"):
         assert key in model
     assert model["videos"] == len(CLASSES) and model["offline"] is True
@@ -121,13 +135,7 @@ def test_rerun_reuses_generated_rows_and_gives_the_same_numbers(evaluated, tmp_p
     assert len(rows) == 4  # model, zero_audio, traumerai, random_walk
     again = run(
         small_params(evaluated["root"]),
-        evaluated["shards"],
-        evaluated["root"] / "models" / "video",
-        Path("data/classes.csv"),
-        tmp_path / "m",
-        tmp_path / "p",
-        tmp_path / "r",
-        evaluated["work"],
+        stage_paths(evaluated["shards"], evaluated["root"], tmp_path, work=evaluated["work"]),
         loader=stub_loader(),
         video_loader=lambda p, d: None,
     )
@@ -147,13 +155,7 @@ def test_ablation_rows_come_from_their_own_models(evaluated, tmp_path):
 
     res = run(
         small_params(evaluated["root"], rows=["no_sound", "model"], ablation_models={"no_sound": str(folder)}),
-        evaluated["shards"],
-        evaluated["root"] / "models" / "video",
-        Path("data/classes.csv"),
-        tmp_path / "m",
-        tmp_path / "p",
-        tmp_path / "r",
-        tmp_path / "w",
+        stage_paths(evaluated["shards"], evaluated["root"], tmp_path),
         loader=stub_loader(),
         video_loader=video_loader,
     )

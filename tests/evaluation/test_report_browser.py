@@ -12,7 +12,7 @@ from browser import chrome, needs_browser
 from evaluate_fixtures import SECONDS, make_shards, stub_loader
 
 from sound2video.evaluation.params import EvaluateParams
-from sound2video.evaluation.stage import run
+from sound2video.evaluation.stage import EvaluatePaths, run
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -29,15 +29,18 @@ def report(tmp_path_factory) -> Path:
         fvd={"frames": 8},
         inception={"frames": 8, "splits": 3},
     )
+    paths = EvaluatePaths(
+        shards=shards,
+        model=root / "models" / "video",
+        classes=Path("data/classes.csv"),
+        metrics=root / "metrics",
+        plots=root / "plots",
+        report=root / "report",
+        work=root / "work",
+    )
     run(
         params,
-        shards,
-        root / "models" / "video",
-        Path("data/classes.csv"),
-        root / "metrics",
-        root / "plots",
-        root / "report",
-        root / "work",
+        paths,
         loader=stub_loader(),
         video_loader=lambda p, d: None,
     )

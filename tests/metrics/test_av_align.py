@@ -166,7 +166,7 @@ def decode_rgb(path: Path, w: int, h: int) -> np.ndarray:
 
 @pytest.mark.parametrize("name,index", [("thunderstorm", 0), ("fire_crackling", 1), ("splashing_water", 0)])
 def test_agrees_with_the_reference_steps_on_synthetic_clips(tmp_path, name, index):
-    from sound2video.data.download.params import SyntheticParams
+    from sound2video.data.sources.params import SyntheticParams
     from sound2video.data.sources.synthetic import render_video
     from sound2video.models.video.audio_windows import decode_audio
 

@@ -66,6 +66,47 @@ def test_mel_params_round_trip_and_identical_features():
         MelParams(sample_rate=16000, fmax=9000)
 
 
+def reference_log_mel(wave: np.ndarray, p: MelParams) -> np.ndarray:
+    """The front-end written out with librosa's building blocks (STFT, mel filter bank), in float64."""
+    import librosa
+
+    wave = np.pad(wave, (0, max(0, p.num_samples - len(wave))))[: p.num_samples]
+    spec = librosa.stft(wave.astype(np.float64), n_fft=p.n_fft, hop_length=p.hop_length, center=True)
+    bank = librosa.filters.mel(sr=p.sample_rate, n_fft=p.n_fft, n_mels=p.n_mels, fmin=p.fmin, fmax=p.fmax)
+    db = 10 * np.log10(np.maximum(bank.astype(np.float64) @ np.abs(spec) ** 2, 1e-10))
+    return (np.maximum(db, -p.top_db) + p.top_db) / p.top_db
+
+
+@pytest.mark.parametrize("p", [P, MelParams()], ids=["small", "defaults"])
+def test_log_mel_matches_a_reference_built_from_librosas_pieces(p):
+    rng = np.random.default_rng(3)
+    t = np.arange(p.num_samples) / p.sample_rate
+    waves = {
+        "tone": (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32),
+        "noise": (0.2 * rng.standard_normal(p.num_samples)).astype(np.float32),
+        "short": (0.3 * rng.standard_normal(p.num_samples // 3)).astype(np.float32),  # padded with silence
+        "long": (0.3 * rng.standard_normal(p.num_samples + 999)).astype(np.float32),  # cut
+        "silence": np.zeros(p.num_samples, np.float32),
+    }
+    for name, wave in waves.items():
+        got = log_mel(wave, p)
+        assert got.dtype == np.float32 and got.shape == (p.n_mels, p.num_frames), name
+        np.testing.assert_allclose(got, reference_log_mel(wave, p), rtol=0, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("p", [P, MelParams(clip_seconds=0.5)], ids=["small", "defaults-0.5s"])
+def test_batched_log_mel_equals_one_by_one(p):
+    waves = np.random.default_rng(0).standard_normal((2, 3, p.num_samples)).astype(np.float32) * 0.3
+    waves[0, 1] = 0  # silence
+    batched = log_mel(waves, p)
+    assert batched.shape == (2, 3, p.n_mels, p.num_frames) and batched.dtype == np.float32
+    for i in range(2):
+        for j in range(3):
+            np.testing.assert_array_equal(batched[i, j], log_mel(waves[i, j], p))
+    short = waves[:, :, : p.num_samples // 2]  # every row padded with silence, as one wave alone is
+    np.testing.assert_array_equal(log_mel(short, p)[1, 2], log_mel(short[1, 2], p))
+
+
 def test_bad_audio_is_handled():
     silent = log_mel(np.zeros(16000, np.float32), P)
     assert np.isfinite(silent).all() and silent.max() == 0.0

@@ -73,7 +73,9 @@ def _write_shards(folder: Path, split: str, rows: list[tuple[str, str]]) -> None
 
 
 def test_stage_zero_shot_over_the_whole_table_on_the_held_out_list(tmp_path, repo_root, monkeypatch):
-    from sound2video.models.audio.stage import main
+    from dataclasses import replace
+
+    from sound2video.models.audio.stage import AudioStagePaths, main_from_files
 
     monkeypatch.chdir(repo_root)
     table = ClassTable.read(DATA / "vggsound_stat_micro.csv")  # 6 labels, as the 309 of the real table
@@ -99,16 +101,15 @@ def test_stage_zero_shot_over_the_whole_table_on_the_held_out_list(tmp_path, rep
         },
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    args = dict(
-        params_path=str(tmp_path / "params.yaml"),
-        classes_csv="data/classes.csv",
-        shards_dir=str(shards),
-        out_dir=str(tmp_path / "model"),
-        ckpt_dir=str(tmp_path / "ckpt"),
-        metrics=str(tmp_path / "metrics.json"),
-        plots_dir=str(tmp_path / "plots"),
+    paths = AudioStagePaths(
+        classes=Path("data/classes.csv"),
+        shards=shards,
+        out=tmp_path / "model",
+        checkpoints=tmp_path / "ckpt",
+        metrics=tmp_path / "metrics.json",
+        plots=tmp_path / "plots",
     )
-    result = main(**args)
+    result = main_from_files(tmp_path / "params.yaml", paths)
     assert result["classes"] == 6 and result["samples"] == 2  # every label of the table; the listed clips only
     assert result["held_out_rows"] == 6 and result["held_out_found"] == 2
     config = json.loads((tmp_path / "model" / "config.json").read_text())
@@ -119,6 +120,6 @@ def test_stage_zero_shot_over_the_whole_table_on_the_held_out_list(tmp_path, rep
     params["train_audio"]["label_set"] = "present"  # only the 4 classes the shards hold
     params["train_audio"].pop("held_out_list")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    args |= {"out_dir": str(tmp_path / "model2"), "ckpt_dir": str(tmp_path / "ckpt2")}
-    result = main(**args)
+    paths = replace(paths, out=tmp_path / "model2", checkpoints=tmp_path / "ckpt2")
+    result = main_from_files(tmp_path / "params.yaml", paths)
     assert result["classes"] == 4 and result["samples"] == 3 and "held_out_rows" not in result

@@ -217,19 +217,20 @@ def test_stage_and_cli_invert(tmp_path, monkeypatch, repo_root):
         },
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    g_stage.main("params.yaml", "models/stylegan3")
-    result = inv_stage.main(
-        "params.yaml",
-        "models/stylegan3",
-        "models/inversion",
-        "checkpoints/inversion",
-        "metrics/inversion_train.json",
-        "plots/inversion",
+    g_stage.main_from_files("params.yaml", Path("models/stylegan3"))
+    paths = inv_stage.InversionStagePaths(
+        generator=Path("models/stylegan3"),
+        out=Path("models/inversion"),
+        checkpoints=Path("checkpoints/inversion"),
+        metrics=Path("metrics/inversion_train.json"),
+        plots=Path("plots/inversion"),
     )
+    result = inv_stage.main_from_files("params.yaml", paths)
     saved = json.loads(Path("metrics/details/inversion_train.json").read_text())  # everything the stage measured
     assert saved == json.loads(json.dumps(result))
     headline = json.loads(Path("metrics/inversion_train.json").read_text())  # what `dvc metrics show` lists
-    assert headline == {k: saved[k] for k in inv_stage.HEADLINE}
+    assert headline == {k: saved[k] for k in inv_stage.HEADLINE} == {"lpips": saved["lpips"], "psnr": saved["psnr"]}
+    assert saved["generator"]["random_init"] is True
     assert {"lpips", "mse", "psnr", "mse_wavg", "by_source", "offline_profile"} <= set(saved)
     assert saved["by_source"]["generated"]["images"] == 3 and "latent_mse" in saved["by_source"]["generated"]
     assert "latent_mse" not in saved["by_source"]["synthetic"]

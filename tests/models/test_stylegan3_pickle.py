@@ -267,10 +267,10 @@ def test_stylegan3_stage_converts_a_pinned_pickle(tmp_path):
     digest = sha256_file(src)
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump({"stylegan3": {"network": str(src), "sha256": digest}}))
-    stage.main(str(params), str(tmp_path / "out"))
+    stage.main_from_files(params, tmp_path / "out")
     config = json.loads((tmp_path / "out/config.json").read_text())
     assert config["source"] == {"network": str(src), "sha256": digest, "key": "G_ema", "random_init": False}
     assert torch.equal(render(G), render(load_generator(tmp_path / "out")))
     params.write_text(yaml.safe_dump({"stylegan3": {"network": str(src), "sha256": "0" * 64}}))
     with pytest.raises(FetchError, match="sha256 mismatch"):
-        stage.main(str(params), str(tmp_path / "out2"))
+        stage.main_from_files(params, tmp_path / "out2")

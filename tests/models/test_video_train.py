@@ -252,3 +252,60 @@ def test_generate_command_with_a_trained_model_folder(G, clip, data, tmp_path):
     assert mp4.read_bytes() == first  # same seed, same bytes
     wrong = subprocess.run([*cmd[:-4], "--model", str(gen_dir), "--force"], capture_output=True, text=True, cwd=ROOT)
     assert wrong.returncode != 0 and "expected 'video'" in wrong.stderr and "\n" not in wrong.stderr.strip()
+
+
+def test_stage_records_offline_once_and_keeps_headline_metrics_short(G, tmp_path):
+    """``train_video`` end to end on tiny shards: the model folder records why its figures are offline ones (the
+    evaluate stage reads that record), and the declared metrics file keeps the headline numbers only."""
+    from evaluate_fixtures import CLASSES, make_shards
+
+    from sound2video.core.frozen_clip import class_text_embeddings
+    from sound2video.evaluation.loading import recorded_offline_reasons
+    from sound2video.models.audio.configuration_audio import TrainAudioParams
+    from sound2video.models.audio.data import Features
+    from sound2video.models.audio.modeling_audio import save
+    from sound2video.models.audio.train import train as train_audio
+    from sound2video.models.stylegan3 import stage as g_stage
+    from sound2video.models.stylegan3.configuration_stylegan3 import StyleGAN3Params
+    from sound2video.models.video import stage
+
+    shards = make_shards(tmp_path / "shards", {"train": 1, "test": 1})
+    g_stage.main(StyleGAN3Params(network=None, random=TINY_G), tmp_path / "stylegan3")
+    mel = MelParams(sample_rate=16000, clip_seconds=1.0, n_fft=512, hop_length=400, n_mels=N_MELS, fmax=8000)
+    tiny_clip = {"model": "tiny-clip", "pretrained": None, "config": str(ROOT / "configs/clip/tiny-clip.json")}
+    audio_params = TrainAudioParams.model_validate(
+        {"mel": mel.model_dump(), "encoder": {"width": 4, "blocks": [1, 1]}, "steps": 1, "batch_size": 3}
+        | {"warmup_steps": 0, "clip_model": tiny_clip}
+    )
+    rng = np.random.default_rng(0)
+    feats = Features(
+        ["a", "b", "c"], np.arange(3), rng.normal(size=(3, N_MELS, 41)).astype(np.float32), None, ["a", "b", "c"]
+    )
+    text = class_text_embeddings(load_clip(audio_params.clip_model), CLASSES, audio_params.prompt_templates)
+    tower, _ = train_audio(audio_params, feats, torch.from_numpy(text), tmp_path / "audio_ckpt")
+    save(tower, audio_params, tmp_path / "audio", {"classes": CLASSES})
+    paths = stage.VideoStagePaths(
+        shards=shards,
+        generator=tmp_path / "stylegan3",
+        audio=tmp_path / "audio",
+        inversion=tmp_path / "no_inversion",  # loss.latent 0 and a mapping start: not needed
+        out=tmp_path / "video",
+        checkpoints=tmp_path / "ckpt",
+        metrics=tmp_path / "metrics" / "video_train.json",
+        plots=tmp_path / "plots",
+        classes=ROOT / "data" / "classes.csv",
+    )
+    block = tiny_params(steps=2, loss={"latent": 0.0}).model_dump(mode="json")
+    (tmp_path / "params.yaml").write_text(json.dumps({"train_video": block}))  # JSON is YAML
+    result = stage.main_from_files(tmp_path / "params.yaml", paths)
+    details = json.loads((tmp_path / "metrics" / "details" / "video_train.json").read_text())
+    assert details == json.loads(json.dumps(result)) and "offline_profile" in details
+    headline = json.loads(paths.metrics.read_text())
+    assert headline == {"judge_accuracy": details["judge_accuracy"], "switch_accuracy": details["switch_accuracy"]}
+    config = json.loads((paths.out / "config.json").read_text())
+    assert config["offline"] is True and config["offline_reasons"] == ["random-init generator", "random-init CLIP"]
+    assert recorded_offline_reasons(config, paths.out, {}) == config["offline_reasons"]  # read, not re-derived
+    assert recorded_offline_reasons(config | {"offline_reasons": []}, paths.out, {}) == []
+    older = {k: v for k, v in config.items() if k not in ("offline", "offline_reasons")}  # a folder before the record
+    assert recorded_offline_reasons(older, paths.out, tower_config={}) == ["random-init generator"]
+    assert (paths.plots / "samples.png").is_file() and (paths.plots / "train_log.csv").is_file()

@@ -105,6 +105,35 @@ def test_bad_params_name_the_key(tmp_path, demo, mutate, expected):
         _check(tmp_path, data)
 
 
+def test_download_ranges_must_plan_as_the_cut_does(tmp_path, demo):
+    data = copy.deepcopy(demo)
+    data["download"]["landscape"]["ranges"] = {"clip_seconds": 5, "clips_per_video": 2, "placement": "consecutive"}
+    data["cut"]["landscape"].update(clip_seconds=10, clips_per_video=2, placement="spread")
+    with pytest.raises(ParamsError) as err:
+        _check(tmp_path, data)
+    path = tmp_path / "params.yaml"
+    assert str(err.value).splitlines() == [
+        f"{path}: download.landscape.ranges.clip_seconds (5) must equal cut.landscape.clip_seconds (10)",
+        f"{path}: download.landscape.ranges.placement (consecutive) must equal cut.landscape.placement (spread)",
+    ]
+    data["download"]["landscape"]["ranges"] = {"clip_seconds": 10, "clips_per_video": 2, "placement": "spread"}
+    _check(tmp_path, data)  # equal settings validate
+
+
+def _registered_sections() -> list[str]:
+    from sound2video.project.registry import PER_DATASET, PROJECT_WIDE
+
+    return [*PER_DATASET, *PROJECT_WIDE]
+
+
+@pytest.mark.parametrize("section", _registered_sections())
+def test_a_profile_missing_a_registered_section_fails_naming_it(tmp_path, section):
+    data = yaml.safe_load(open("configs/micro.yaml"))
+    del data[section]
+    with pytest.raises(ParamsError, match=rf"section '{section}' is missing; every params file needs each section"):
+        _check(tmp_path, data)
+
+
 def test_profile_use_switches_params(tmp_path, repo_root):
     target = tmp_path / "params.yaml"
     use("paper", params_path=target)

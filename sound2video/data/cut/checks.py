@@ -56,11 +56,12 @@ class OutputCheck:
     problems: list[str]
 
 
-def verify_outputs(mp4: Path, flac: Path, params: CutParams) -> OutputCheck:
-    """Check the written clip against the params: size, frame count, sample count; measure loudness."""
+def verify_outputs(mp4: Path, flac: Path, params: CutParams, name: str | None = None) -> OutputCheck:
+    """Check the written clip against the params: size, frame count, sample count; measure loudness. A probe error
+    names the clip as ``name`` (its final file name when ``mp4`` is a temporary file)."""
     import soundfile as sf
 
-    info = probe(mp4)
+    info = probe(mp4, name=name)
     audio, sr = sf.read(str(flac), dtype="float32", always_2d=True)
     problems = []
     if (info.width, info.height) != (params.width, params.height):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sound2video.data.cut.params import CutParams
 from sound2video.media.probe import MediaInfo
+from sound2video.media.windows import plan_windows
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ def upscale_factor(info: MediaInfo, params: CutParams) -> float:
 
 
 def plan_clips(info: MediaInfo, params: CutParams, windows: list[tuple[float, float]] | None = None) -> list[ClipSpan]:
-    """Non-overlapping spans of ``clip_seconds``, at most ``clips_per_video``; raises Unclippable with a reason.
+    """Non-overlapping spans of ``clip_seconds``, at most ``clips_per_video``, placed by ``media.windows.plan_windows``
+    on the output frame grid; raises Unclippable with a reason.
 
     ``windows`` (a download of only the planned clip windows, joined): one clip from each window's planned span,
     as many as the file's duration holds."""
@@ -57,16 +59,10 @@ def plan_clips(info: MediaInfo, params: CutParams, windows: list[tuple[float, fl
         if not spans:
             raise Unclippable("too_short", f"the downloaded windows last {total:.2f} s, too short for their clips")
         return spans
-    count = min(params.clips_per_video, int(math.floor(total / params.clip_seconds + 1e-6)))
-    if count < 1:
+    planned = plan_windows(total, params.clip_seconds, params.clips_per_video, params.placement, fps=params.fps)
+    if not planned:
         raise Unclippable("too_short", f"source lasts {total:.2f} s, shorter than one {params.clip_seconds:g} s clip")
-    step = params.clip_seconds if params.placement == "consecutive" else total / count
-    spans = []
-    for k in range(count):
-        # Starts fall on the output frame grid so that clip boundaries are frame-exact.
-        start = math.floor(k * step * params.fps + 1e-6) / params.fps
-        spans.append(ClipSpan(k, round(start, 6), round(start + params.clip_seconds, 6)))
-    return spans
+    return [ClipSpan(k, start, end) for k, (start, end) in enumerate(planned)]
 
 
 def _check_source(info: MediaInfo, params: CutParams) -> None:

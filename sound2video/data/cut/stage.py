@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 import shutil
-import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -26,7 +25,8 @@ from sound2video.data.cut.transcode import TranscodeError, transcode
 from sound2video.data.executor import open_executor
 from sound2video.data.ledger import LEDGER_NAME, Ledger, read_ledger_file
 from sound2video.data.work_queue import Executor, run_queue, thread_executor
-from sound2video.media.probe import ProbeError, probe, remux_continuous, require_ffmpeg
+from sound2video.media.probe import ProbeError, probe, remux_continuous
+from sound2video.media.runner import ffmpeg_version, require_ffmpeg
 from sound2video.media.windows import decode_windows
 
 log = logging.getLogger(__name__)
@@ -66,12 +66,6 @@ LEDGER_COLUMNS = [
 
 
 @lru_cache(maxsize=1)
-def ffmpeg_version() -> str:
-    out = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True, check=False).stdout
-    return out.splitlines()[0] if out else "unknown"
-
-
-@lru_cache(maxsize=1)
 def code_version() -> str:
     """Hash of the code that cuts clips (this package and the media helpers), like DVC's code deps."""
     h = hashlib.sha256()
@@ -85,16 +79,10 @@ def code_version() -> str:
 
 def fingerprint(params: CutParams, source_sha256: str) -> str:
     """Identifies everything that determines a video's clips: params, source bytes, ffmpeg build, cut code."""
-    blob = json.dumps(
-        {
-            "params": params.model_dump(mode="json"),
-            "source": source_sha256,
-            "ffmpeg": ffmpeg_version(),
-            "code": code_version(),
-        },
-        sort_keys=True,
+    fields = dict(
+        params=params.model_dump(mode="json"), source=source_sha256, ffmpeg=ffmpeg_version(), code=code_version()
     )
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -130,11 +118,12 @@ def plan_video(
         "fingerprint": fp,
     }
     reject = base | {"clip_index": -1, "key": video["id"], "status": "rejected", "planned": 0}
+    name = str(video["path"])  # errors name the raw video as the download ledger does, also for its remuxed copy
     try:
-        info = probe(src)
+        info = probe(src, name=name)
         if info.discontinuous_timestamps:  # plan and cut from a copy with mended timestamps (see remux_continuous)
-            src = remux_continuous(src, remuxed)
-            info = probe(src)
+            src = remux_continuous(src, remuxed, name=name)
+            info = probe(src, name=name)
         spans = plan_clips(info, params, decode_windows(video.get("windows")))
     except ProbeError as e:
         return [], [reject | {"reason": f"unreadable: {e}"}]
@@ -152,6 +141,7 @@ def plan_video(
             "end": sp.end,
             "planned": len(spans),
             "_src": src,
+            "_name": name,
             "_dir": class_dir,
         }
         for sp in spans
@@ -162,15 +152,17 @@ def plan_video(
 def cut_clip(job: dict[str, Any], out_dir: Path, params: CutParams) -> dict[str, Any]:
     """The cut worker: cut one planned clip; returns its ledger row."""
     row = {k: v for k, v in job.items() if not k.startswith("_")}
-    return row | _cut_one(job["_src"], job["start"], job["_dir"], job["key"], out_dir, params)
+    return row | _cut_one(job["_src"], job["_name"], job["start"], job["_dir"], job["key"], out_dir, params)
 
 
-def _cut_one(src: Path, start: float, class_dir: Path, key: str, out_dir: Path, params: CutParams) -> dict[str, Any]:
+def _cut_one(
+    src: Path, name: str, start: float, class_dir: Path, key: str, out_dir: Path, params: CutParams
+) -> dict[str, Any]:
     mp4, flac = class_dir / f"{key}.mp4", class_dir / f"{key}.flac"
     tmp_mp4, tmp_flac = class_dir / f".{key}.tmp.mp4", class_dir / f".{key}.tmp.flac"
     try:
-        result = transcode(src, start, tmp_mp4, tmp_flac, params)
-        check = verify_outputs(tmp_mp4, tmp_flac, params)
+        result = transcode(src, start, tmp_mp4, tmp_flac, params, name=name)
+        check = verify_outputs(tmp_mp4, tmp_flac, params, name=mp4.name)
         cuts = scene_cuts(result.frames, params.fps, params.scene)
         move = motion(result.frames)
         fields: dict[str, Any] = {

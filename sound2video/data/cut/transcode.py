@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sound2video.data.cut.params import CutParams
+from sound2video.media.argv import ClipEncoding, clip_command
+from sound2video.media.runner import MediaError, run_tool
 
 ANALYSIS_WIDTH = 128  # frames for scene/freeze analysis are this wide (height keeps the aspect)
 
-BITEXACT = {
-    "map_metadata": -1,
-    "map_chapters": -1,
-    "fflags": "+bitexact",
-    "flags:v": "+bitexact",
-    "flags:a": "+bitexact",
-}
 
-
-class TranscodeError(RuntimeError):
-    """ffmpeg failed; the message carries the end of its stderr."""
+class TranscodeError(MediaError):
+    """ffmpeg failed on a clip; the message names the source video and gives the end of ffmpeg's stderr."""
 
 
 def analysis_size(params: CutParams) -> tuple[int, int]:
@@ -31,58 +23,27 @@ def analysis_size(params: CutParams) -> tuple[int, int]:
     return ANALYSIS_WIDTH, h
 
 
-def build_command(src: str | Path, start: float, mp4: str | Path, flac: str | Path, params: CutParams) -> list[str]:
-    """The ffmpeg argv for one clip (built with ffmpeg-python; never run through a shell)."""
-    import ffmpeg
-
-    frames, samples = params.frames_per_clip, params.samples_per_clip
-    # Input-side seek (-ss before -i) is fast and, since we re-encode, frame-accurate. Read a little past the end
-    # so that the frame and sample counts are set by the output limits below, not by rounding at the input.
-    # reinit_filter 0: a source whose picture size changes mid-stream (joined recordings, broadcast streams) must not
-    # rebuild the filter graph, which would restart the trim counters and let a clip run long; scale adapts by itself.
-    inp = ffmpeg.input(str(src), ss=f"{start:.6f}", t=f"{params.clip_seconds + 2.0 / params.fps:.6f}", reinit_filter=0)
-    video = (
-        inp.video.filter("fps", fps=params.fps)
-        .filter("scale", params.width, params.height, force_original_aspect_ratio="increase", flags="bicubic")
-        .filter("crop", params.width, params.height)
-        .filter("setsar", 1)
-        .filter("format", "yuv420p")
-        .filter("trim", end_frame=frames)
-        .filter_multi_output("split", 2)
-    )
-    layout = "stereo" if params.audio.channels == 2 else "mono"
-    audio = (
-        inp.audio.filter("aresample", params.audio.sample_rate)
-        .filter("aformat", sample_fmts="fltp", channel_layouts=layout)
-        .filter("apad")
-        .filter("atrim", end_sample=samples)
-        .filter_multi_output("asplit", 2)
-    )
-    aw, ah = analysis_size(params)
-    tiny = video[1].filter("scale", aw, ah, flags="area")
-    out_mp4 = ffmpeg.output(
-        video[0],
-        audio[0],
-        str(mp4),
-        f="mp4",
-        vcodec="libx264",
+def clip_encoding(params: CutParams) -> ClipEncoding:
+    """What the cut params ask of each clip's ffmpeg pass."""
+    return ClipEncoding(
+        seconds=params.clip_seconds,
+        fps=params.fps,
+        size=(params.width, params.height),
+        frames=params.frames_per_clip,
+        sample_rate=params.audio.sample_rate,
+        channels=params.audio.channels,
+        samples=params.samples_per_clip,
         preset=params.video.preset,
         crf=params.video.crf,
         threads=params.video.threads,
-        pix_fmt="yuv420p",
-        acodec="aac",
-        **{"b:a": params.audio.aac_bitrate},
-        **{"frames:v": frames},
-        **BITEXACT,
+        aac_bitrate=params.audio.aac_bitrate,
+        analysis_size=analysis_size(params),
     )
-    out_flac = ffmpeg.output(audio[1], str(flac), f="flac", acodec="flac", sample_fmt="s16", **BITEXACT)
-    out_pipe = ffmpeg.output(tiny, "pipe:1", f="rawvideo", pix_fmt="bgr24", **{"frames:v": frames})
-    cmd = (
-        ffmpeg.merge_outputs(out_mp4, out_flac, out_pipe)
-        .global_args("-nostdin", "-hide_banner", "-loglevel", "error", "-filter_threads", "1")
-        .overwrite_output()
-    )
-    return cmd.compile()
+
+
+def build_command(src: str | Path, start: float, mp4: str | Path, flac: str | Path, params: CutParams) -> list[str]:
+    """The ffmpeg argv for one clip (built with ffmpeg-python; never run through a shell)."""
+    return clip_command(src, start, clip_encoding(params), mp4, flac)
 
 
 @dataclass
@@ -91,26 +52,23 @@ class TranscodeResult:
 
 
 def transcode(
-    src: str | Path, start: float, mp4: Path, flac: Path, params: CutParams, timeout: float | None = None
+    src: str | Path,
+    start: float,
+    mp4: Path,
+    flac: Path,
+    params: CutParams,
+    timeout: float | None = None,
+    name: str | None = None,
 ) -> TranscodeResult:
-    """Run one clip's ffmpeg pass; returns the analysis frames. Raises TranscodeError with ffmpeg's reason."""
-    argv = build_command(src, start, mp4, flac, params)
+    """Run one clip's ffmpeg pass; returns the analysis frames. Raises TranscodeError naming the source as ``name``
+    (default: its file name) with ffmpeg's reason; the clip's temporary outputs are named by their file names."""
+    name = name or Path(src).name
+    aliases = {str(src): name, str(mp4): Path(mp4).name, str(flac): Path(flac).name}
+    data = run_tool(
+        build_command(src, start, mp4, flac, params), name, timeout=timeout, error=TranscodeError, aliases=aliases
+    )
     aw, ah = analysis_size(params)
     frame_bytes = aw * ah * 3
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    err_chunks: list[bytes] = []
-    drain = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
-    drain.start()
-    data = proc.stdout.read()  # type: ignore[union-attr]
-    try:
-        code = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise TranscodeError(f"ffmpeg timed out after {timeout} s") from None
-    drain.join()
-    if code != 0:
-        lines = b"".join(err_chunks).decode("utf-8", "replace").strip().splitlines()
-        raise TranscodeError(f"ffmpeg exited {code}: {' | '.join(lines[-3:]) if lines else 'no message'}")
     n = len(data) // frame_bytes
     frames = np.frombuffer(data[: n * frame_bytes], np.uint8).reshape(n, ah, aw, 3)
     return TranscodeResult(frames=frames)

@@ -28,7 +28,8 @@ from sound2video.data.sources import read_manifest
 from sound2video.data.sources.registry import source_for
 from sound2video.data.sources.ytdlp import WINDOWS_NAME, classify_error
 from sound2video.data.work_queue import Executor, run_queue, thread_executor
-from sound2video.media.probe import ProbeError, probe, require_ffmpeg
+from sound2video.media.probe import ProbeError, probe
+from sound2video.media.runner import require_ffmpeg
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ def fetch_item(item: dict[str, Any], params: DownloadParams, out_dir: Path) -> d
     row: dict[str, Any] = {"status": "ok", "reason": None}
     try:
         media = source_for(item["source_kind"]).fetch(item, params, work)
-        info = probe(media)
+        # the fetched file is a working copy (``media.mp4``): a reason names the item's URL or path instead
+        info = probe(media, name=str(item["url"]))
         if not info.has_video:
             return {"status": "rejected", "reason": "no video stream"}
         w, h = info.display_size or (0, 0)

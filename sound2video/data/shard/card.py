@@ -79,16 +79,11 @@ def build_card(
 
 
 def headline(card: dict[str, Any]) -> dict[str, Any]:
-    """The card's headline numbers for ``metrics/data_<ds>.json``: sizes, rejects and clips per split. Flat, with
-    short keys: `dvc metrics show` prints one column per key across all metrics files."""
+    """The card's headline numbers for ``metrics/data_<ds>.json``: clips, hours and clips per split. Flat, with short
+    keys: `dvc metrics show` prints one column per key across all metrics files; sizes and rejects stay in the card."""
     return {
         "clips": card["clips"],
-        "sources": card["videos"],
         "hours": card["hours"],
-        "shards": card["shards"]["count"],
-        "bytes": card["shards"]["bytes"],
-        "dl_failed": sum(card["rejects"]["download"].values()),
-        "cut_rejected": sum(card["rejects"]["cut"].values()),
         **{split: card["splits"][split]["clips"] for split in ("train", "val", "test")},
     }
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from pathlib import Path
+
+from sound2video.media.argv import jpeg_frames_command
+from sound2video.media.runner import MediaError, failure, run_tool
 
 
 def frame_indices(total: int, k: int) -> list[int]:
@@ -13,37 +15,11 @@ def frame_indices(total: int, k: int) -> list[int]:
 
 
 def jpeg_frames(mp4: Path, total_frames: int, k: int, qscale: int = 3) -> list[bytes]:
-    """JPEG bytes of ``k`` evenly spaced frames of ``mp4``; raises RuntimeError with ffmpeg's reason on failure."""
-    picks = frame_indices(total_frames, k)
-    select = "+".join(f"eq(n\\,{i})" for i in picks)
+    """JPEG bytes of ``k`` evenly spaced frames of ``mp4``; raises MediaError naming ``mp4`` with ffmpeg's reason."""
     with tempfile.TemporaryDirectory(prefix="s2v-jpg-") as tmp:
-        cmd = [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            str(mp4),
-            "-vf",
-            f"select={select}",
-            "-fps_mode",
-            "passthrough",
-            "-frames:v",
-            str(k),
-            "-c:v",
-            "mjpeg",
-            "-q:v",
-            str(qscale),
-            "-pix_fmt",
-            "yuvj420p",
-            "-fflags",
-            "+bitexact",
-            "-flags:v",
-            "+bitexact",
-            f"{tmp}/f%03d.jpg",
-        ]
-        r = subprocess.run(cmd, capture_output=True, text=True)
+        cmd = jpeg_frames_command(mp4, frame_indices(total_frames, k), qscale, f"{tmp}/f%03d.jpg")
+        run_tool(cmd, mp4, aliases={f"{tmp}/": ""})
         files = sorted(Path(tmp).glob("f*.jpg"))
-        if r.returncode != 0 or len(files) != k:
-            raise RuntimeError(f"could not extract {k} frames from {mp4.name}: {r.stderr.strip()[-300:]}")
+        if len(files) != k:
+            raise failure(MediaError, cmd[0], str(mp4), f"gave {len(files)} of {k} frames")
         return [f.read_bytes() for f in files]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pandas as pd
@@ -11,11 +10,9 @@ import pandas as pd
 from sound2video.core.fsutil import safe_id
 from sound2video.core.remote import resolve
 from sound2video.data.classes import ClassTable
+from sound2video.data.sources.params import SourceParams
 from sound2video.data.sources.youtube import watch_url, youtube_id
 from sound2video.data.vggsound_list import segment_id
-
-if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
-    from sound2video.data.download.params import SourceParams
 
 
 def _seconds(value: object) -> float:

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import csv
 import math
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from sound2video.core.remote import resolve
 from sound2video.data.classes import ClassTable
+from sound2video.data.sources.params import SourceParams
 from sound2video.data.sources.youtube import YOUTUBE_ID, watch_url
 from sound2video.data.vggsound_list import segment_id
-
-if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
-    from sound2video.data.download.params import SourceParams
 
 LANDSCAPE_COLUMNS = ("ytid", "start_time", "class", "set")
 SPLITS = ("train", "val", "test")

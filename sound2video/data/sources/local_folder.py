@@ -18,7 +18,8 @@ from sound2video.core.fsutil import inside, safe_id
 from sound2video.data.classes import ClassTable
 
 if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
-    from sound2video.data.download.params import DownloadParams, SourceParams
+    from sound2video.data.download.params import DownloadParams
+    from sound2video.data.sources.params import SourceParams
 
 # Files with these suffixes are keyed by their name without the suffix (``a.mp4`` -> ``a``); any other file keeps its
 # suffix in the key, so ``a.ts`` beside ``a.mp4`` is an item of its own rather than a duplicate.

@@ -39,7 +39,8 @@ class Source:
 
     ``read(params, classes)``: the manifest rows (see ``sources.MANIFEST_COLUMNS``), unfiltered.
     ``fetch(item, params, workdir)``: fetch one manifest row into ``workdir`` and return the media file; raises on
-    failure (the download stage turns that into a ledger status).
+    failure (the download stage turns that into a ledger status). The file is a working copy (``media.<ext>``), a
+    name that means nothing to the user: errors about it name the item's ``url`` (the stage probes it so).
     ``keep_unknown``: rows whose label did not resolve stay in the manifest as rejects ('unknown class label')
     instead of being dropped, for sources whose labels come from a file someone wrote by hand.
     ``recipe(params)``: what, besides the URL, decides an item's bytes ('' for downloads and copies); a changed

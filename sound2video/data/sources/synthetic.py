@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import tempfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,9 +15,11 @@ import soundfile as sf
 
 from sound2video.data.sources.synthetic_audio import SOUNDS, render_audio
 from sound2video.data.sources.synthetic_picture import PICTURES
+from sound2video.media.argv import synthetic_render_command
+from sound2video.media.runner import ToolProcess
 
 if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
-    from sound2video.data.download.params import SyntheticParams
+    from sound2video.data.sources.params import SyntheticParams
 
 INTERNAL_WIDTH = 192  # pictures are drawn this wide, then scaled up by ffmpeg
 
@@ -82,86 +84,43 @@ def render_video(
     """Render one synthetic video (H.264 + AAC in mp4) for class ``name`` to ``out``; ``sound`` (another class, or
     'silent') replaces its sound and ``static`` freezes its picture (see ``Variant``).
 
-    The same (seed, class, index, params) and the same ffmpeg build give the same bytes.
+    The same (seed, class, index, params) and the same ffmpeg build give the same bytes. Raises MediaError naming
+    the video ('synthetic CLASS #INDEX') with ffmpeg's reason.
     """
     sound = sound or name
     if name not in PICTURES or (sound not in SOUNDS and sound != "silent"):
         raise KeyError(f"no synthetic renderer for class {name!r} / sound {sound!r}; known: {sorted(PICTURES)}")
     width, height = resolution_for(params, index)
-    iw = INTERNAL_WIDTH
-    ih = max(2, int(round(iw * height / width / 2)) * 2)
+    picture_size = (INTERNAL_WIDTH, max(2, int(round(INTERNAL_WIDTH * height / width / 2)) * 2))
     rng = rng_for(name, index, params.seed)
     # the class's own sound is always drawn first, so the picture is the true clip's whatever sound replaces it
-    audio = render_audio(name, rng, params.duration_seconds, params.sample_rate)
-    if sound == "silent":
-        audio = np.zeros_like(audio)
-    elif sound != name:
-        audio = render_audio(sound, rng_for(sound, index, params.seed), params.duration_seconds, params.sample_rate)
-    picture = PICTURES[name](rng, ih, iw, params.fps)
+    audio = _soundtrack(name, sound, index, params, rng)
+    picture = PICTURES[name](rng, picture_size[1], picture_size[0], params.fps)
     frame = (lambda i: picture(0)) if static else picture
     n_frames = int(round(params.duration_seconds * params.fps))
     with tempfile.TemporaryDirectory(prefix="s2v-syn-") as tmp:
         wav = Path(tmp) / "audio.wav"
         sf.write(wav, audio, params.sample_rate, subtype="PCM_16")
-        cmd = [
-            "ffmpeg",
-            "-nostdin",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-s",
-            f"{iw}x{ih}",
-            "-r",
-            str(params.fps),
-            "-i",
-            "pipe:0",
-            "-i",
-            str(wav),
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-vf",
-            f"scale={width}:{height}:flags=bicubic,format=yuv420p",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-crf",
-            str(params.crf),
-            "-threads",
-            "1",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            # no -frames:v: it would stop the muxer while AAC frames are still buffered; the pipe ends after n frames
-            "-map_metadata",
-            "-1",
-            "-fflags",
-            "+bitexact",
-            "-flags:v",
-            "+bitexact",
-            "-flags:a",
-            "+bitexact",
-            "-f",
-            "mp4",
-            str(out),
-        ]
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert proc.stdin is not None
-        try:
-            for i in range(n_frames):
-                pixels = np.clip(frame(i) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-                proc.stdin.write(pixels.tobytes())
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
-        if proc.wait() != 0:
-            raise RuntimeError(f"ffmpeg failed rendering synthetic {name} #{index}: {err.strip()[-500:]}")
+        cmd = synthetic_render_command(picture_size, params.fps, wav, (width, height), params.crf, out)
+        with ToolProcess(cmd, f"synthetic {name} #{index}", stdin=True, aliases={str(wav): "its sound"}) as proc:
+            _pipe_frames(proc, (frame(i) for i in range(n_frames)))
+            proc.finish()
+
+
+def _soundtrack(name: str, sound: str, index: int, params: SyntheticParams, rng: np.random.Generator) -> np.ndarray:
+    """The class's own sound (drawn from ``rng`` first in every case), silence, or another class's sound."""
+    audio = render_audio(name, rng, params.duration_seconds, params.sample_rate)
+    if sound == "silent":
+        return np.zeros_like(audio)
+    if sound != name:
+        return render_audio(sound, rng_for(sound, index, params.seed), params.duration_seconds, params.sample_rate)
+    return audio
+
+
+def _pipe_frames(proc: ToolProcess, frames: Iterator[np.ndarray]) -> None:
+    """Write float [0, 1] pictures to ffmpeg as 8-bit RGB; a closed pipe stops the writing (ffmpeg's exit says why)."""
+    try:
+        for picture in frames:
+            proc.stdin.write(np.clip(picture * 255.0 + 0.5, 0, 255).astype(np.uint8).tobytes())
+    except BrokenPipeError:
+        pass

@@ -1,7 +1,8 @@
 """Class-specific synthetic soundscapes: band-shaped noise, impulses and chirps with distinct spectra and rhythms.
 
 Each generator returns float32 samples in [-1, 1]; the classes differ in spectral band and temporal structure so
-that a model can tell them apart from sound alone.
+that a model can tell them apart from sound alone. Which classes there are is ``synthetic_classes``'s table; each
+has a generator of its name here.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
+from sound2video.data.sources.synthetic_classes import recipes
 
 Rng = np.random.Generator
 
@@ -185,22 +188,8 @@ def ocean_waves(rng: Rng, n: int, sr: int) -> np.ndarray:
     return band_noise(rng, n, sr, 150, 7000, tilt=0.2) * (0.1 + 0.9 * swell)
 
 
-SOUNDS: dict[str, Callable[[Rng, int, int], np.ndarray]] = {
-    "thunderstorm": thunderstorm,
-    "waterfall_burbling": waterfall_burbling,
-    "volcano_eruption": volcano_eruption,
-    "squishing_water": squishing_water,
-    "wind_noise": wind_noise,
-    "fire_crackling": fire_crackling,
-    "raining": raining,
-    "underwater_bubbling": underwater_bubbling,
-    "splashing_water": splashing_water,
-    "dog_barking": dog_barking,
-    "church_bell_ringing": church_bell_ringing,
-    "engine_idling": engine_idling,
-    "frog_croaking": frog_croaking,
-    "ocean_waves": ocean_waves,
-}
+# one generator per class of the table in synthetic_classes, found by its name
+SOUNDS: dict[str, Callable[[Rng, int, int], np.ndarray]] = recipes(globals(), "sound")
 
 
 def render_audio(name: str, rng: Rng, seconds: float, sr: int) -> np.ndarray:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
+from sound2video.data.sources.params import SyntheticParams
 from sound2video.data.sources.synthetic import synthetic_url
-
-if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
-    from sound2video.data.download.params import SyntheticParams
 
 
 def read(params: SyntheticParams, class_names: list[str]) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """Class-specific synthetic pictures, drawn at a small internal size (ffmpeg scales them up).
 
 Each maker takes (rng, height, width, fps) and returns ``frame(i) -> float32 (h, w, 3) in [0, 1]``. The classes
-differ in colour palette, texture and motion, so a model can tell them apart from pictures alone.
+differ in colour palette, texture and motion, so a model can tell them apart from pictures alone. Which classes there
+are is ``synthetic_classes``'s table; each has a maker of its name here.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
+from sound2video.data.sources.synthetic_classes import recipes
 
 Rng = np.random.Generator
 Frame = Callable[[int], np.ndarray]
@@ -318,19 +321,5 @@ def ocean_waves(rng: Rng, h: int, w: int, fps: int) -> Frame:
     return frame
 
 
-PICTURES: dict[str, Callable[[Rng, int, int, int], Frame]] = {
-    "thunderstorm": thunderstorm,
-    "waterfall_burbling": waterfall_burbling,
-    "volcano_eruption": volcano_eruption,
-    "squishing_water": squishing_water,
-    "wind_noise": wind_noise,
-    "fire_crackling": fire_crackling,
-    "raining": raining,
-    "underwater_bubbling": underwater_bubbling,
-    "splashing_water": splashing_water,
-    "dog_barking": dog_barking,
-    "church_bell_ringing": church_bell_ringing,
-    "engine_idling": engine_idling,
-    "frog_croaking": frog_croaking,
-    "ocean_waves": ocean_waves,
-}
+# one maker per class of the table in synthetic_classes, found by its name
+PICTURES: dict[str, Callable[[Rng, int, int, int], Frame]] = recipes(globals(), "picture")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pandas as pd
 
 from sound2video.core.remote import resolve
 from sound2video.data.classes import ClassTable
+from sound2video.data.sources.params import SourceParams
 from sound2video.data.sources.youtube import YOUTUBE_ID, watch_url
 from sound2video.data.vggsound_list import read_vggsound_list, segment_id
-
-if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
-    from sound2video.data.download.params import SourceParams
 
 
 def read(src: SourceParams, classes: ClassTable) -> pd.DataFrame:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the download stage's params (annotations only: sources sit below download)
     from sound2video.data.download.params import DownloadParams
 
+from sound2video.media.argv import concat_command
 from sound2video.media.probe import ProbeError, probe
+from sound2video.media.runner import run_tool
 from sound2video.media.windows import encode_windows, fetch_windows, plan_windows
 
 log = logging.getLogger(__name__)
@@ -167,38 +168,17 @@ def download(
             "yt-dlp finished without an output file" + (f": {logger.errors[-1]}" if logger.errors else "")
         )
     if windows and len(windows) > 1:
-        return _join(merged or done, workdir / "joined.mp4")
+        return _join(merged or done, workdir / "joined.mp4", url)
     return (merged or done)[0]
 
 
-def _join(parts: list[Path], out: Path) -> Path:
-    """Join the window files in time order without re-encoding (each starts on a forced keyframe)."""
+def _join(parts: list[Path], out: Path, url: str) -> Path:
+    """Join the window files in time order without re-encoding (each starts on a forced keyframe); a failure names
+    ``url``, the item the windows came from."""
     listing = out.with_suffix(".txt")
     listing.write_text("".join(f"file '{p.name}'\n" for p in sorted(parts)), encoding="utf-8")
-    cmd = [
-        "ffmpeg",
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "concat",
-        "-safe",
-        "0",
-        "-i",
-        str(listing),
-        "-c",
-        "copy",
-        "-map_metadata",
-        "-1",
-        "-fflags",
-        "+bitexact",
-        str(out),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"joining {len(parts)} downloaded windows failed: {proc.stderr.strip()[-300:]}")
+    source = f"{url} ({len(parts)} downloaded windows joined)"
+    run_tool(concat_command(listing, out), source, aliases={f"{out.parent}/": "", str(out.parent): "."})
     return out
 
 

@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from sound2video.core.frozen_clip import ClipModelSpec
 from sound2video.core.params_base import SHA256_PATTERN, StrictParams, TrainingParams
+from sound2video.models.configuration_blocks import BackboneParams
 
 
 class ImageSourceParams(StrictParams):
@@ -32,20 +33,9 @@ class ImageSourceParams(StrictParams):
         return self
 
 
-class EncoderParams(StrictParams):
-    """pSp GradualStyleEncoder: backbone -> feature pyramid -> one map2style head per latent."""
-
-    backbone: Literal["resnet34", "ir_se50"] = Field(
-        "resnet34", description="resnet34: ReStyle's choice for non-face domains; ir_se50: the paper's code (pSp)"
-    )
-    width: int = Field(64, ge=4, description="channels of the first stage; stages double it (64 = the real nets)")
-    blocks: Optional[list[int]] = Field(
-        None,
-        min_length=4,
-        max_length=4,
-        description="units per stage; null: [3,4,6,3] (resnet34), [3,4,14,3] (ir_se50)",
-    )
-    style_channels: Optional[int] = Field(None, ge=4, description="pyramid/head width; null: the generator's w_dim")
+class EncoderParams(BackboneParams):
+    """pSp GradualStyleEncoder: backbone -> feature pyramid -> one map2style head per latent (every field is the
+    shared backbone's, ``BackboneParams``)."""
 
 
 class LossParams(StrictParams):

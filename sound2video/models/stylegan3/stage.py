@@ -48,12 +48,18 @@ def random_generator(r: Any) -> Any:
     return G.requires_grad_(False)
 
 
-def main(params_path: str, out_dir: str) -> dict[str, Any]:
+def main_from_files(params_path: str | Path, out_dir: Path) -> dict[str, Any]:
+    """The stage script's entry: the ``stylegan3`` block of ``params_path``, then ``main``."""
+    return main(load_block(params_path, "stylegan3", StyleGAN3Params), out_dir)
+
+
+def main(params: StyleGAN3Params, out_dir: Path) -> dict[str, Any]:
+    """Write the generator's model folder to ``out_dir``; returns its ``source`` record (``random_init`` says
+    whether it is a randomly initialised stand-in)."""
     from sound2video.core.remote import resolve
     from sound2video.models.contract import WEIGHTS
     from sound2video.models.stylegan3.checkpoint import load_generator, save_generator
 
-    params = load_block(params_path, "stylegan3", StyleGAN3Params)
     if params.network is not None:
         local = resolve(params.network, params.sha256)  # downloaded once into the cache, checked when pinned
         digest = sha256_file(local)

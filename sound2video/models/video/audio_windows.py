@@ -8,91 +8,66 @@ the middle of that interval, ``(i + 0.5) / fps``, and is zero-padded where it re
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from sound2video.models.audio.mel import MelParams
+from sound2video.media.argv import decode_pcm_command, streams_command
+from sound2video.media.runner import MediaError, ToolMissing, run_tool
+from sound2video.models.audio.mel import MelParams, log_mel
 
 
 class AudioInputError(ValueError):
     """Audio that cannot be used; the one-line message names the file and the problem."""
 
 
-def _tail(stderr: bytes | str, lines: int = 1) -> str:
-    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
-    kept = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return " | ".join(kept[-lines:]) if kept else "no message"
+def _run(cmd: list[str], path: Path, name: str, problem: str) -> bytes:
+    """Run an ffmpeg/ffprobe command on ``path``; a failure is an AudioInputError 'NAME: PROBLEM (reason)'."""
+    try:
+        return run_tool(cmd, name, aliases={str(path): name}, tail_lines=1)
+    except ToolMissing:
+        raise
+    except MediaError as e:
+        raise AudioInputError(f"{name}: {problem} ({e.reason})") from None
 
 
-def _audio_channels(path: Path) -> int:
+def _audio_channels(path: Path, name: str | None = None) -> int:
     """Channels of the first audio stream; raises AudioInputError for non-media files or files without audio."""
-    r = subprocess.run(
-        ["ffprobe", "-v", "error", "-of", "json", "-show_streams", str(path)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        check=False,
-    )
-    if r.returncode != 0:
-        raise AudioInputError(f"{path}: not a readable audio or video file ({_tail(r.stderr)})")
-    streams = json.loads(r.stdout or b"{}").get("streams", [])
+    name = name or str(path)
+    out = _run(streams_command(path), path, name, "not a readable audio or video file")
+    streams = json.loads(out or b"{}").get("streams", [])
     audio = [s for s in streams if s.get("codec_type") == "audio"]
     if not audio:
         kinds = sorted({s.get("codec_type", "?") for s in streams})
         what = f"only {', '.join(kinds)} streams" if kinds else "no streams"
-        raise AudioInputError(f"{path}: has no audio stream ({what})")
+        raise AudioInputError(f"{name}: has no audio stream ({what})")
     return max(1, int(audio[0].get("channels") or 1))
 
 
-def decode_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+def decode_audio(path: str | Path, sample_rate: int, name: str | None = None) -> np.ndarray:
     """Mono float32 samples of the first audio stream of ``path`` at ``sample_rate`` (ffmpeg resamples).
 
     Any format ffmpeg reads works (wav, flac, mp3, m4a, a video's audio track). Channels are averaged, as in
     ``sound2video.models.audio.mel.load_audio``. The samples start at the stream's first decoded sample: a start offset
     in the container is ignored, the same convention the video writer uses when it muxes the sound back.
-    Raises AudioInputError (one line, naming the file) when the file is missing, not media, has no audio stream
-    or decodes to no samples.
+    Raises AudioInputError (one line, naming the file as ``name``, default its path) when the file is missing, not
+    media, has no audio stream or decodes to no samples.
     """
     path = Path(path)
+    name = name or str(path)
     if not path.exists():
-        raise AudioInputError(f"{path}: file not found")
+        raise AudioInputError(f"{name}: file not found")
     if not path.is_file():
-        raise AudioInputError(f"{path}: not a file")
-    channels = _audio_channels(path)
-    cmd = [
-        "ffmpeg",
-        "-nostdin",
-        "-hide_banner",
-        "-v",
-        "error",
-        "-i",
-        str(path),
-        "-map",
-        "0:a:0",
-        "-vn",
-        "-sn",
-        "-dn",
-        "-ar",
-        str(int(sample_rate)),
-        "-ac",
-        str(channels),
-        "-f",
-        "f32le",
-        "-acodec",
-        "pcm_f32le",
-        "pipe:1",
-    ]
-    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
-    if r.returncode != 0:
-        raise AudioInputError(f"{path}: cannot decode its audio ({_tail(r.stderr)})")
-    data = np.frombuffer(r.stdout, dtype="<f4")
+        raise AudioInputError(f"{name}: not a file")
+    channels = _audio_channels(path, name)
+    out = _run(decode_pcm_command(path, sample_rate, channels), path, name, "cannot decode its audio")
+    data = np.frombuffer(out, dtype="<f4")
     data = data[: len(data) // channels * channels].reshape(-1, channels)
     if data.shape[0] == 0:
-        raise AudioInputError(f"{path}: the audio stream is empty (no samples decoded)")
+        raise AudioInputError(f"{name}: the audio stream is empty (no samples decoded)")
     wave = data[:, 0].copy() if channels == 1 else data.mean(axis=1, dtype=np.float32)
     if not np.isfinite(wave).all():
-        raise AudioInputError(f"{path}: the audio contains NaN or infinite samples")
+        raise AudioInputError(f"{name}: the audio contains NaN or infinite samples")
     return wave.astype(np.float32, copy=False)
 
 
@@ -154,32 +129,4 @@ def _windows_block(wave: np.ndarray, p: MelParams, fps: float, first: int, count
     if b > a:
         span[a - lo : b - lo] = wave[a:b]
     idx = (starts - lo)[:, None] + np.arange(n)[None, :]
-    return log_mel_rows(span[idx], p)
-
-
-def log_mel_rows(windows: np.ndarray, params: MelParams) -> np.ndarray:
-    """``sound2video.models.audio.mel.log_mel`` applied to each row of ``windows`` [n, num_samples], in one librosa call.
-
-    Row by row, ``log_mel`` spends most of its time in per-call overhead (about 10 ms for a 0.5 s window at
-    n_fft 1024); batched it is about 1 ms per window. The arithmetic is log_mel's, step for step, and a test pins
-    the two to equality, so this cannot drift from the front-end the audio tower was trained with.
-    """
-    import librosa
-
-    windows = np.asarray(windows, np.float32)
-    if windows.ndim != 2 or windows.shape[1] != params.num_samples:
-        raise ValueError(f"log_mel_rows: windows must be [n, {params.num_samples}], got {list(windows.shape)}")
-    power = librosa.feature.melspectrogram(
-        y=windows,
-        sr=params.sample_rate,
-        n_fft=params.n_fft,
-        hop_length=params.hop_length,
-        n_mels=params.n_mels,
-        fmin=params.fmin,
-        fmax=params.fmax,
-        power=2.0,
-        center=True,
-    )
-    db = librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None)
-    db = np.maximum(db, -params.top_db)
-    return ((db + params.top_db) / params.top_db).astype(np.float32)
+    return log_mel(span[idx], p)  # one batched call: the audio tower's front-end, row by row identical

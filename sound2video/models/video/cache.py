@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -31,9 +30,10 @@ import numpy as np
 
 from sound2video.core.fsutil import sha256_file, write_json_atomic
 from sound2video.core.log import progress
+from sound2video.media.argv import decode_rgb_command, square_frames_filter
+from sound2video.media.runner import MediaError, ToolMissing, run_tool
 from sound2video.models.audio.mel import MelParams
 from sound2video.models.video.audio_windows import AudioInputError, decode_audio, frame_windows, window_shape
-from sound2video.models.video.writer import rate
 
 log = logging.getLogger(__name__)
 
@@ -182,52 +182,21 @@ class ClipError(ValueError):
     """One clip that cannot be decoded; it is skipped and its reason recorded."""
 
 
-def video_filter(fps: float, resolution: int) -> str:
-    """Resample to ``fps``, centre-crop to a square, Lanczos-resize to ``resolution``, RGB."""
-    fr = rate(fps)
-    return (
-        f"fps={fr.numerator}/{fr.denominator},crop='min(iw,ih)':'min(iw,ih)',"
-        f"scale={resolution}:{resolution}:flags=lanczos+accurate_rnd+full_chroma_int,setsar=1,format=rgb24"
-    )
-
-
-def decode_frames(path: Path, fps: float, resolution: int, count: int) -> np.ndarray:
-    """uint8 [count, R, R, 3]: the first ``count`` frames at ``fps``. A clip one frame short (rounding at its end)
-    repeats its last frame; a shorter one raises ClipError."""
-    cmd = [
-        "ffmpeg",
-        "-nostdin",
-        "-hide_banner",
-        "-v",
-        "error",
-        "-threads",
-        "1",
-        "-filter_threads",
-        "1",
-        "-i",
-        str(path),
-        "-map",
-        "0:v:0",
-        "-an",
-        "-sn",
-        "-dn",
-        "-vf",
-        video_filter(fps, resolution),
-        "-frames:v",
-        str(count),
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "pipe:1",
-    ]
-    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
-    if r.returncode != 0:
-        lines = [ln for ln in r.stderr.decode("utf-8", "replace").strip().splitlines() if ln.strip()]
-        raise ClipError(f"video does not decode ({lines[-1].strip() if lines else f'ffmpeg exit {r.returncode}'})")
+def decode_frames(path: Path, fps: float, resolution: int, count: int, name: str | None = None) -> np.ndarray:
+    """uint8 [count, R, R, 3]: the first ``count`` frames at ``fps``, centre-cropped to a square and Lanczos-resized
+    to ``resolution``. A clip one frame short (rounding at its end) repeats its last frame; a shorter one, or one
+    that does not decode, raises ClipError (ffmpeg's reason names the file as ``name``, default its path)."""
+    name = name or str(path)
+    cmd = decode_rgb_command(path, square_frames_filter(fps, resolution), count)
+    try:
+        data = run_tool(cmd, name, aliases={str(path): name}, tail_lines=1)
+    except ToolMissing:
+        raise
+    except MediaError as e:
+        raise ClipError(f"video does not decode ({e.reason})") from None
     size = resolution * resolution * 3
-    got = len(r.stdout) // size
-    frames = np.frombuffer(r.stdout[: got * size], np.uint8).reshape(got, resolution, resolution, 3)
+    got = len(data) // size
+    frames = np.frombuffer(data[: got * size], np.uint8).reshape(got, resolution, resolution, 3)
     if got < count - 1 or got == 0:
         raise ClipError(f"video gives {got} frames at {fps:g} fps, {count} expected")
     if got < count:
@@ -242,16 +211,16 @@ def _decode_clip(
     with tempfile.TemporaryDirectory(prefix="s2v-cache-") as tmp:
         mp4 = Path(tmp) / "clip.mp4"
         mp4.write_bytes(sample["mp4"].read())
-        frames = decode_frames(mp4, fps, resolution, count)
+        frames = decode_frames(mp4, fps, resolution, count, name="mp4 member")
         # The lossless flac member is the clip's sound; the mp4's AAC track only stands in when it is absent.
         sound = mp4
         if "flac" in sample:
             sound = Path(tmp) / "clip.flac"
             sound.write_bytes(sample["flac"].read())
         try:
-            wave = decode_audio(sound, mel.sample_rate)
+            wave = decode_audio(sound, mel.sample_rate, name=sound.suffix.lstrip(".") + " member")
         except AudioInputError as e:
-            raise ClipError(str(e).replace(str(sound), sound.suffix.lstrip(".") + " member")) from None
+            raise ClipError(str(e)) from None
     windows = frame_windows(wave, mel, fps, window_seconds, first=0, count=count)
     return frames, windows.astype(np.float16)
 
@@ -326,6 +295,54 @@ def _build(
     workers: int,
 ) -> None:
     samples = _scan(shards)
+    metas, skipped = _usable(samples, class_names, splits)
+    if not metas:
+        raise CacheError(f"{shards[0].parent}: no usable samples in the shards of {list(splits)}")
+    keys = sorted(metas)
+    count = min(int(round(metas[k]["seconds"] * fps)) for k in keys)  # all clips have this many frames
+    if count < 1:
+        raise CacheError(f"clips are shorter than one frame at {fps:g} fps")
+    jobs = ((_decode_clip, samples[k], fps, resolution, count, window_seconds, mel) for k in keys)
+    kept = _decode_into(folder, jobs, keys, (count, resolution, window_shape(mel, window_seconds)), workers, skipped)
+    if not kept:
+        raise CacheError(f"{shards[0].parent}: no clip could be decoded ({skipped[0]['reason']}, ...)")
+    keys = [keys[i] for i in kept]
+    present = {metas[k]["class"] for k in keys}
+    names = [c for c in class_names if c in present]
+    np.save(folder / "labels.npy", np.array([names.index(metas[k]["class"]) for k in keys], dtype=np.int64))
+    write_json_atomic(
+        folder / META_NAME,
+        {
+            "version": CACHE_VERSION,
+            "key": key,
+            "keys": keys,
+            "splits": [metas[k]["split"] for k in keys],
+            "class_names": names,
+            "fps": float(fps),
+            "resolution": int(resolution),
+            "window_seconds": float(window_seconds),
+            "mel": mel.model_dump(),
+            "frames_per_clip": count,
+            "window_shape": list(window_shape(mel, window_seconds)),
+            "shards": [s.name for s in shards],
+            "skipped": sorted(skipped, key=lambda s: s["key"]),
+        },
+    )
+    log.info(
+        "video cache: %d clips x %d frames at %g fps, %dpx (%d skipped) in %s",
+        len(keys),
+        count,
+        fps,
+        resolution,
+        len(skipped),
+        folder,
+    )
+
+
+def _usable(
+    samples: dict[str, dict[str, _Member]], class_names: list[str], splits: tuple[str, ...]
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, str]]]:
+    """(json meta plus clip ``seconds`` per key of the wanted splits, skipped samples with their reasons)."""
     skipped: list[dict[str, str]] = []
     metas: dict[str, dict[str, Any]] = {}
     for k in sorted(samples):
@@ -344,13 +361,21 @@ def _build(
         if meta.get("class") not in class_names:
             raise CacheError(f"sample {k} has class {meta.get('class')!r}, not among {class_names}")
         metas[k] = meta | {"seconds": seconds}
-    if not metas:
-        raise CacheError(f"{shards[0].parent}: no usable samples in the shards of {list(splits)}")
-    keys = sorted(metas)
-    count = min(int(round(metas[k]["seconds"] * fps)) for k in keys)  # all clips have this many frames
-    if count < 1:
-        raise CacheError(f"clips are shorter than one frame at {fps:g} fps")
-    n_mels, width = window_shape(mel, window_seconds)
+    return metas, skipped
+
+
+def _decode_into(
+    folder: Path,
+    jobs: Iterator[tuple[Any, ...]],
+    keys: list[str],
+    shape: tuple[int, int, tuple[int, int]],
+    workers: int,
+    skipped: list[dict[str, str]],
+) -> list[int]:
+    """Decode every clip (``jobs``, one per key) into ``frames.npy`` and ``mels.npy`` in ``folder``, ``shape``
+    being (frames per clip, resolution, (n_mels, W)); returns the rows kept, skipped clips appended to ``skipped``.
+    """
+    count, resolution, (n_mels, width) = shape
     frames = np.lib.format.open_memmap(
         folder / "frames.npy", mode="w+", dtype=np.uint8, shape=(len(keys), count, resolution, resolution, 3)
     )
@@ -358,7 +383,6 @@ def _build(
         folder / "mels.npy", mode="w+", dtype=np.float16, shape=(len(keys), count, n_mels, width)
     )
     kept: list[int] = []
-    jobs = ((_decode_clip, samples[k], fps, resolution, count, window_seconds, mel) for k in keys)
     with (
         ThreadPoolExecutor(max_workers=max(1, workers)) as pool,
         progress(total=len(keys), desc="video cache", unit="clip") as bar,
@@ -371,44 +395,12 @@ def _build(
                 skipped.append({"key": keys[i], "reason": str(e)})
                 log.warning("video cache: skipped clip %s: %s", keys[i], e)
             bar.update()
-    if not kept:
-        raise CacheError(f"{shards[0].parent}: no clip could be decoded ({skipped[0]['reason']}, ...)")
-    if len(kept) < len(keys):  # compact: rare, so simply rewrite the arrays without the skipped rows
+    if kept and len(kept) < len(keys):  # compact: rare, so simply rewrite the arrays without the skipped rows
         frames, mels = _compact(folder / "frames.npy", frames, kept), _compact(folder / "mels.npy", mels, kept)
     frames.flush()
     mels.flush()
     del frames, mels
-    keys = [keys[i] for i in kept]
-    present = {metas[k]["class"] for k in keys}
-    names = [c for c in class_names if c in present]
-    np.save(folder / "labels.npy", np.array([names.index(metas[k]["class"]) for k in keys], dtype=np.int64))
-    write_json_atomic(
-        folder / META_NAME,
-        {
-            "version": CACHE_VERSION,
-            "key": key,
-            "keys": keys,
-            "splits": [metas[k]["split"] for k in keys],
-            "class_names": names,
-            "fps": float(fps),
-            "resolution": int(resolution),
-            "window_seconds": float(window_seconds),
-            "mel": mel.model_dump(),
-            "frames_per_clip": count,
-            "window_shape": [n_mels, width],
-            "shards": [s.name for s in shards],
-            "skipped": sorted(skipped, key=lambda s: s["key"]),
-        },
-    )
-    log.info(
-        "video cache: %d clips x %d frames at %g fps, %dpx (%d skipped) in %s",
-        len(keys),
-        count,
-        fps,
-        resolution,
-        len(skipped),
-        folder,
-    )
+    return kept
 
 
 def _compact(path: Path, arr: np.ndarray, kept: list[int]) -> np.memmap:

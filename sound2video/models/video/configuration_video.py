@@ -11,33 +11,22 @@ from typing import Literal, Optional
 from pydantic import Field, field_validator, model_validator
 
 from sound2video.core.params_base import StrictParams, TrainingParams
+from sound2video.models.configuration_blocks import BackboneParams
 
 BLOCK_NAMES = ("coarse", "mid", "fine")
 BlockName = Literal["coarse", "mid", "fine"]
 
 
-class SoundEncoderParams(StrictParams):
-    """E_a (eq. 1): a pSp-style encoder on a 1-channel log-mel window -> a W+ offset and a pooled sound code."""
+class SoundEncoderParams(BackboneParams):
+    """E_a (eq. 1): a pSp-style encoder on a 1-channel log-mel window -> a W+ offset and a pooled sound code; the
+    backbone fields (backbone, width, blocks, style_channels) are the inversion encoder's, ``BackboneParams``."""
 
-    backbone: Literal["resnet34", "ir_se50"] = Field(
-        "resnet34",
-        description="ResNet body shared with the inversion encoder: resnet34 (BasicBlocks) or ir_se50 "
-        "(pSp's IR-SE units, the paper's code)",
-    )
-    width: int = Field(64, ge=4, description="channels of the first stage; each stage doubles it (64 = pSp)")
-    blocks: Optional[list[int]] = Field(
-        None,
-        min_length=4,
-        max_length=4,
-        description="units per stage; null: [3,4,6,3] (resnet34) or [3,4,14,3] (ir_se50)",
-    )
-    style_channels: Optional[int] = Field(None, ge=4, description="pyramid and map2style width; null: w_dim")
     sound_dim: int = Field(
         512, ge=1, description="size of the pooled 'encoded sound' vector fed to the recurrent blocks (paper: 512)"
     )
     norm: Literal["group", "instance", "none"] = Field(
         "group",
-        description="normalisation replacing the backbone's BatchNorm; all are per sample, so frames and "
+        description="the backbone's normalisation (instead of BatchNorm); all are per sample, so frames and "
         "batch items never influence each other, in train() mode too",
     )
     norm_groups: int = Field(8, ge=1, description="GroupNorm groups (norm: group); reduced to gcd(groups, channels)")
@@ -47,13 +36,6 @@ class SoundEncoderParams(StrictParams):
         le=1,
         description="the heads' last layers start at this fraction of their default init, so offsets start near 0",
     )
-
-    @field_validator("blocks")
-    @classmethod
-    def _positive_blocks(cls, v: Optional[list[int]]) -> Optional[list[int]]:
-        if v is not None and any(n < 1 for n in v):
-            raise ValueError(f"blocks: every stage needs at least 1 unit (got {v})")
-        return v
 
 
 class RecurrentParams(StrictParams):

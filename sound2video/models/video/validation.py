@@ -1,6 +1,6 @@
 """Held-out evaluation of a trained video generator, and the sample sheet.
 
-Figures (``metrics/video_train.json``):
+Figures (``metrics/details/video_train.json``; ``metrics/video_train.json`` keeps the judge and switch accuracies):
 - ``clip_av`` / ``clip_at``: L_clip(a<->v) and L_clip(a<->t) (1 - cosine) of the generated frames on held-out sounds;
 - the independent judge (``judge.FrameJudge``, a pixel classifier fitted on the REAL train-split frames): the share
   of held-out videos judged as their sound's class, the same with the audio replaced by zeros (chance-level expected),
@@ -11,22 +11,21 @@ Figures (``metrics/video_train.json``):
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sound2video.models.video.judge import FrameJudge
 from sound2video.models.video.modeling_video import VideoGenerator
 
+if TYPE_CHECKING:
+    from sound2video.models.video.cache import VideoCache
+
 
 def video_for(generator: VideoGenerator, windows: np.ndarray, seed: int) -> np.ndarray:
     """uint8 frames [F, R, R, 3] for mel windows [F, n_mels, W]."""
     frames, _ = generator.frames(generator.start(seed), windows)
     return frames
-
-
-def _rows(cache: Any, split: str) -> np.ndarray:
-    return np.array([i for i, s in enumerate(cache.splits) if s == split], dtype=np.int64)
 
 
 def _clip_losses(clip_image: Any, frames: np.ndarray, targets: np.ndarray, text: np.ndarray) -> tuple[float, float]:
@@ -40,12 +39,12 @@ def _clip_losses(clip_image: Any, frames: np.ndarray, targets: np.ndarray, text:
 
 
 def evaluate(
-    generator: VideoGenerator, cache: Any, targets: np.ndarray, text: np.ndarray, clip_image: Any, params: Any
+    generator: VideoGenerator, cache: VideoCache, targets: np.ndarray, text: np.ndarray, clip_image: Any, params: Any
 ) -> dict[str, Any]:
     """Judge and CLIP figures on the test split (val when the test split is empty)."""
-    split = "test" if len(_rows(cache, "test")) else "val"
-    rows = _rows(cache, split)
-    train = _rows(cache, "train")
+    split = "test" if len(cache.rows("test")) else "val"
+    rows = cache.rows(split)
+    train = cache.rows("train")
     labels = np.asarray(cache.labels)
     n_frames = cache.frames.shape[1]
     judge = FrameJudge.fit(
@@ -83,7 +82,7 @@ def evaluate(
 
 
 def switch_test(
-    generator: VideoGenerator, judge: FrameJudge, cache: Any, rows: np.ndarray, pairs: int = 18
+    generator: VideoGenerator, judge: FrameJudge, cache: VideoCache, rows: np.ndarray, pairs: int = 18
 ) -> dict[str, Any]:
     """Sounds that switch class half-way: the first F/2 windows of clip A then the last F/2 of clip B (A, B of
     different classes, paired deterministically). Success: first third judged A's class and last third B's."""
@@ -116,16 +115,16 @@ def switch_test(
 
 
 def sample_sheet(
-    generator: VideoGenerator, cache: Any, params: Any, out: Path, sounds: int = 4, columns: int = 8
+    generator: VideoGenerator, cache: VideoCache, params: Any, out: Path, sounds: int = 4, columns: int = 8
 ) -> None:
     """PNG: for a few held-out sounds, a row of real frames above a row of generated frames, over time."""
     from PIL import Image
 
     from sound2video.core.fsutil import atomic_path
 
-    rows = _rows(cache, "val")
+    rows = cache.rows("val")
     if len(rows) == 0:
-        rows = _rows(cache, "test")
+        rows = cache.rows("test")
     labels = np.asarray(cache.labels)
     pick: list[int] = []
     for c in range(len(cache.class_names)):  # one sound per class first, so the sheet shows different classes
