@@ -14,7 +14,9 @@ import pytest
 import webdataset as wds
 import yaml
 
-pytestmark = pytest.mark.e2e  # `--dist loadfile` (pyproject): one worker runs this module and builds the micro repo once
+pytestmark = (
+    pytest.mark.e2e
+)  # `--dist loadfile` (pyproject): one worker runs this module and builds the micro repo once
 
 
 def sh(*args: str, cwd: Path) -> subprocess.CompletedProcess:
