@@ -141,16 +141,23 @@ def write_report(
 
 
 def write_row_mp4s(
-    videos: np.ndarray, keys: list[str], sounds: dict[str, Path], fps: float, out_dir: Path
+    videos: np.ndarray, keys: list[str], sounds: dict[str, Path], fps: float, out_dir: Path, workers: int = 2
 ) -> dict[str, Path]:
-    """One H.264 + AAC mp4 per clip (the clip's sound muxed), at the generation resolution."""
+    """One H.264 + AAC mp4 per clip (the clip's sound muxed), at the generation resolution; ``workers`` encoders
+    at a time (each is its own ffmpeg process with fixed settings, so the bytes do not depend on it)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from sound2video.models.video.writer import VideoWriter
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for frames, key in zip(videos, keys):
+
+    def write(k: int) -> Path:
+        frames, key = videos[k], keys[k]
         path = out_dir / f"{key}.mp4"
         with VideoWriter(path, fps, frames.shape[2], frames.shape[1], audio_path=sounds[key]) as writer:
             writer.write(frames)
-        paths[key] = path
+        return path
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        paths = dict(zip(keys, pool.map(write, range(len(keys)))))
     return paths

@@ -105,6 +105,6 @@ def embed(tower: AudioTower, mels: np.ndarray, batch: int = 64) -> np.ndarray:
     out = []
     with torch.inference_mode():
         for i in range(0, len(mels), batch):
-            x = torch.from_numpy(np.asarray(mels[i : i + batch], dtype=np.float32))
+            x = torch.from_numpy(np.array(mels[i : i + batch], dtype=np.float32))  # a copy: mels may be read-only
             out.append(torch.nn.functional.normalize(tower.encoder(x), dim=-1))
     return torch.cat(out).numpy()

@@ -56,5 +56,6 @@ def from_contract(config: dict[str, Any], state: dict[str, Any], device: str = "
 
 def to_model_input(image_uint8: np.ndarray) -> torch.Tensor:
     """uint8 [N, H, W, 3] -> float [N, 3, H, W] in [-1, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(image_uint8)).permute(0, 3, 1, 2).float()
+    # a copy: the frames often come from a read-only memory-mapped cache (torch warns on non-writable arrays)
+    x = torch.tensor(np.asarray(image_uint8)).permute(0, 3, 1, 2).float()
     return x / 127.5 - 1

@@ -31,7 +31,7 @@ def video_for(generator: VideoGenerator, windows: np.ndarray, seed: int) -> np.n
 def _clip_losses(clip_image: Any, frames: np.ndarray, targets: np.ndarray, text: np.ndarray) -> tuple[float, float]:
     import torch
 
-    x = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 127.5 - 1
+    x = torch.tensor(frames).permute(0, 3, 1, 2).float() / 127.5 - 1  # a copy: frames of the read-only cache
     with torch.inference_mode():
         emb = clip_image(x).numpy()
     t = targets / (np.linalg.norm(targets, axis=-1, keepdims=True) + 1e-12)
