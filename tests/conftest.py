@@ -14,6 +14,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("SOUND2VIDEO_PROGRESS", "0")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # two xdist workers share the machine's two cores: one compute thread each (torch's intra-op pool, OpenMP, MKL,
+    # BLAS; inherited by the stages and CLIs the tests start) instead of two each fighting over the same cores
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
 
 
 @pytest.fixture(scope="session", autouse=True)

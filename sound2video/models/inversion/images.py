@@ -21,18 +21,6 @@ from sound2video.models.inversion.configuration_inversion import ImageSourcePara
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
-# the nine Landscape classes of the paper (the synthetic renderer also draws three VGG-Sound distractors)
-LANDSCAPE_PICTURES = (
-    "thunderstorm",
-    "waterfall_burbling",
-    "volcano_eruption",
-    "squishing_water",
-    "wind_noise",
-    "fire_crackling",
-    "raining",
-    "underwater_bubbling",
-    "splashing_water",
-)
 
 
 @dataclass
@@ -157,11 +145,12 @@ def load_real(params: ImageSourceParams, resolution: int, cache: Path | None = N
 
 def synthetic_pictures(n: int, resolution: int, seed: int) -> ImageSet:
     """Landscape-like pictures from the synthetic renderer, cycling through the nine Landscape classes."""
+    from sound2video.data.sources.synthetic_classes import LANDSCAPE_CLASSES
     from sound2video.data.sources.synthetic_picture import PICTURES
 
     images, keys = [], []
     for i in range(n):
-        name = LANDSCAPE_PICTURES[i % len(LANDSCAPE_PICTURES)]
+        name = LANDSCAPE_CLASSES[i % len(LANDSCAPE_CLASSES)]
         rng = np.random.default_rng([seed, i])
         frame = PICTURES[name](rng, resolution, resolution, 15)(int(rng.integers(0, 150)))
         images.append(np.clip(np.rint(frame * 255), 0, 255).astype(np.uint8))
