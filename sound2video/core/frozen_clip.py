@@ -7,12 +7,14 @@ Random-init CLIPs (offline profiles) are seeded, so training, resuming and infer
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
 from pydantic import Field
 
+from sound2video.core.log import verbose_requested
 from sound2video.core.params_base import StrictParams
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -98,6 +100,18 @@ class ClipModel:
         return torch.nn.functional.normalize(e, dim=-1)
 
 
+class _DropRandomInitNotice(logging.Filter):
+    """open_clip warns "No pretrained weights loaded ... initialized randomly" for every random-init model; with
+    ``pretrained: null`` that is what the spec asks for (offline profiles, and their outputs say so), so the line
+    is dropped there (``--verbose`` keeps it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No pretrained weights loaded for model")
+
+
+_RANDOM_INIT_NOTICE = _DropRandomInitNotice()
+
+
 def load_clip(spec: ClipModelSpec, device: str = "cpu") -> ClipModel:
     """The frozen CLIP of ``spec`` (registering its JSON config first when given), in eval mode without gradients;
     random init is seeded with ``RANDOM_INIT_SEED`` without touching the caller's random state."""
@@ -106,9 +120,16 @@ def load_clip(spec: ClipModelSpec, device: str = "cpu") -> ClipModel:
 
     if spec.config:
         open_clip.add_model_config(spec.config)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(RANDOM_INIT_SEED)
-        model, _, _ = open_clip.create_model_and_transforms(spec.model, pretrained=spec.pretrained, device=device)
+    quiet = spec.pretrained is None and not verbose_requested()
+    root = logging.getLogger()
+    if quiet:
+        root.addFilter(_RANDOM_INIT_NOTICE)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_INIT_SEED)
+            model, _, _ = open_clip.create_model_and_transforms(spec.model, pretrained=spec.pretrained, device=device)
+    finally:
+        root.removeFilter(_RANDOM_INIT_NOTICE)
     model.eval().requires_grad_(False)
     size = model.visual.image_size
     size = size[0] if isinstance(size, (tuple, list)) else int(size)

@@ -53,6 +53,7 @@ def test_a_clip_load_prints_only_our_lines(quiet_and_verbose):
     assert "our own line" in quiet
     assert " INFO root:" not in quiet, quiet  # open_clip logs through the root logger
     assert "pretrained' is deprecated" not in quiet, quiet
+    assert "No pretrained weights loaded" not in quiet, quiet  # pretrained: null asks for a random CLIP
 
 
 def test_verbose_brings_the_third_party_lines_back(quiet_and_verbose):
@@ -60,6 +61,7 @@ def test_verbose_brings_the_third_party_lines_back(quiet_and_verbose):
     assert "our own line" in verbose
     assert " INFO root:" in verbose and "tiny-clip" in verbose
     assert "pretrained' is deprecated" in verbose
+    assert "No pretrained weights loaded for model 'tiny-clip'" in verbose
     assert len(verbose.splitlines()) > len(quiet.splitlines())
 
 
