@@ -15,7 +15,7 @@ import numpy as np
 from sound2video.evaluation.params import DetectorParams, EvaluateParams
 from sound2video.metrics.av_align import av_align_score, flow_magnitudes, mean_score, video_peaks
 from sound2video.metrics.clip_similarity import cosine, video_embedding
-from sound2video.metrics.frechet import RunningStats, frechet_distance, warn_if_few_samples
+from sound2video.metrics.frechet import RunningStats, few_samples_note, frechet_distance
 from sound2video.metrics.inception import inception_score
 
 Features = Callable[[np.ndarray], np.ndarray]  # uint8 clips [B, T, H, W, 3] -> [B, D]
@@ -94,7 +94,7 @@ def measure_row(
     t = time.monotonic()
     stats = feature_stats(videos, judges.i3d, params.fvd)
     fvd = frechet_distance(judges.reference.mean(), judges.reference.cov(0), stats.mean(), stats.cov(0))
-    warnings = [w for w in (warn_if_few_samples(stats.count, stats.dim, "generated"),) if w]  # type: ignore[arg-type]
+    warnings = [w for w in (few_samples_note(stats.count, stats.dim, "generated"),) if w]  # type: ignore[arg-type]
     _timed(timings, "fvd", t)
 
     t = time.monotonic()

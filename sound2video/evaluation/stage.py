@@ -103,6 +103,7 @@ class Table:
     report_rows: list[ReportRow] = field(default_factory=list)
     per_clip: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     videos: dict[str, dict[str, Path]] = field(default_factory=dict)  # row -> clip key -> mp4
+    notes_said: set[str] = field(default_factory=set)  # measurement notes already logged (each row records its own)
 
 
 class RowSkipped(Exception):
@@ -281,6 +282,9 @@ def measure_and_write(
         record["av_align"],
         record["motion"],
     )
+    for note in set(record.get("warnings", [])) - table.notes_said:  # e.g. too few clips for FVD's covariance
+        log.warning("evaluate: %s (every row's record says so)", note)
+        table.notes_said.add(note)
 
 
 def write_plots(plots_dir: Path, results: dict[str, Any]) -> None:

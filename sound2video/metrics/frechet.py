@@ -88,13 +88,12 @@ def _sqrtm(linalg, m: np.ndarray) -> np.ndarray:
     return result[0] if isinstance(result, tuple) else result
 
 
-def warn_if_few_samples(n: int, dim: int, what: str) -> str | None:
-    """Covariances of fewer samples than dimensions are rank-deficient: say so (and return the message)."""
+def few_samples_note(n: int, dim: int, what: str) -> str | None:
+    """Covariances of fewer samples than dimensions are rank-deficient: the note to record with the figure (the
+    callers put it in their results and log it once), or None."""
     if n <= dim:
-        msg = (
+        return (
             f"{what}: {n} samples for {dim}-d features; the covariance is rank-deficient and the distance "
             f"unstable (use more than {dim} samples)"
         )
-        warnings.warn(msg, stacklevel=2)
-        return msg
     return None

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sound2video.core.log import progress
-from sound2video.metrics.frechet import RunningStats, frechet_distance, warn_if_few_samples
+from sound2video.metrics.frechet import RunningStats, few_samples_note, frechet_distance
 from sound2video.metrics.videos import VideoItem, decode_frames, iter_videos
 
 I3D_KWARGS = {"rescale": True, "resize": True, "return_features": True}
@@ -107,14 +107,11 @@ def compute_fvd(
     """FVD between two video sets, with the counts actually used."""
     real_stats, real_counts = video_stats(real, features, num_frames, stride, batch_size, num_real, "fvd real")
     fake_stats, fake_counts = video_stats(fake, features, num_frames, stride, batch_size, num_fake, "fvd fake")
-    warnings = [
-        w
-        for w in (
-            warn_if_few_samples(real_stats.count, real_stats.dim, "real"),  # type: ignore[arg-type]
-            warn_if_few_samples(fake_stats.count, fake_stats.dim, "fake"),
-        )
-        if w
-    ]  # type: ignore[arg-type]
+    notes = (
+        few_samples_note(real_stats.count, real_stats.dim, "real"),  # type: ignore[arg-type]
+        few_samples_note(fake_stats.count, fake_stats.dim, "fake"),  # type: ignore[arg-type]
+    )
+    warnings = [w for w in notes if w]
     value = frechet_distance(real_stats.mean(), real_stats.cov(ddof), fake_stats.mean(), fake_stats.cov(ddof))
     return {
         "fvd": value,
