@@ -213,4 +213,6 @@ def test_paper_profile_dry_runs_every_stage_on_a_fresh_clone(micro_repo, tmp_pat
     stages = [f"{s}@{d}" for s in ("download", "cut", "shard") for d in ("landscape", "vggsound")]
     for stage in [*stages, "train_audio", "stylegan3", "train_inversion", "train_video", "evaluate"]:
         assert f"Running stage '{stage}'" in dry
-    assert "--dataset vggsound" in dry and not (fresh / "data" / "landscape" / "raw").exists()  # nothing ran
+    assert (
+        "--dataset vggsound" in dry and not (fresh / "data" / "landscape" / "raw" / "ledger.parquet").exists()
+    )  # nothing ran

@@ -12,27 +12,37 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-LOAD_TINY_CLIP = """
+# one process, two loads: quiet first (the default), then after switching verbose on; a marker line between them
+LOAD_TINY_CLIP_TWICE = """
 import logging, sys
 from sound2video.core.entry import run_main
 from sound2video.core.frozen_clip import ClipModelSpec, load_clip
+from sound2video.core.log import setup_logging
 
-def main():
+def load():
     load_clip(ClipModelSpec(model="tiny-clip", pretrained=None, config=sys.argv[1]))
     import torchvision
     torchvision.models.alexnet(pretrained=False)  # the old keyword lpips uses: a known-harmless warning
     logging.getLogger("sound2video.test").info("our own line")
 
+def main():
+    load()
+    logging.getLogger("sound2video.test").info("=== verbose from here ===")
+    import os, warnings
+    os.environ["SOUND2VIDEO_VERBOSE"] = "1"
+    warnings.resetwarnings()
+    setup_logging()
+    load()
+
 sys.exit(run_main(main))
 """
 
 
-def run_loader(verbose: bool) -> str:
+@pytest.fixture(scope="module")
+def quiet_and_verbose() -> tuple[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("SOUND2VIDEO_VERBOSE", "SOUND2VIDEO_LOG")}
-    if verbose:
-        env["SOUND2VIDEO_VERBOSE"] = "1"
     r = subprocess.run(
-        [sys.executable, "-c", LOAD_TINY_CLIP, str(REPO / "configs/clip/tiny-clip.json")],
+        [sys.executable, "-c", LOAD_TINY_CLIP_TWICE, str(REPO / "configs/clip/tiny-clip.json")],
         capture_output=True,
         text=True,
         env=env,
@@ -40,12 +50,9 @@ def run_loader(verbose: bool) -> str:
         timeout=300,
     )
     assert r.returncode == 0, r.stderr[-2000:]
-    return r.stderr
-
-
-@pytest.fixture(scope="module")
-def quiet_and_verbose() -> tuple[str, str]:
-    return run_loader(False), run_loader(True)
+    quiet, _, verbose = r.stderr.partition("=== verbose from here ===")
+    assert verbose, r.stderr
+    return quiet, verbose
 
 
 def test_a_clip_load_prints_only_our_lines(quiet_and_verbose):
