@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 if TYPE_CHECKING:  # the params module reads the row registry, whose rows call these baselines
-    from sound2video.evaluation.params import RandomWalkParams, TraumerAIParams
+    from sound2video.evaluation.baseline_params import RandomWalkParams, TraumerAIParams
 
 log = logging.getLogger(__name__)
 

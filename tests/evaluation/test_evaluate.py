@@ -14,8 +14,9 @@ import torch
 from evaluate_fixtures import CLASSES, FPS, SECONDS, TinyClip, make_shards, stub_loader, tiny_generator, tiny_video
 from pydantic import ValidationError
 
+from sound2video.evaluation.baseline_params import RandomWalkParams, TraumerAIParams
 from sound2video.evaluation.baselines import random_walk, train_traumerai
-from sound2video.evaluation.params import EvaluateParams, RandomWalkParams, TraumerAIParams
+from sound2video.evaluation.params import EvaluateParams
 from sound2video.evaluation.stage import ROW_HEADLINE, EvaluatePaths, run
 
 
