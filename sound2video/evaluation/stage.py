@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -233,7 +234,14 @@ def row_videos(row: Row, inputs: RowInputs, base_key: tuple[Any, ...], work: Pat
         key = (*key, sha256_file(weights))
     if not row.cached:
         return row.generate(inputs)
-    return cached_array(work / "rows" / f"{row.name}-{_row_key(*key)}.npy", lambda: row.generate(inputs))
+    path = work / "rows" / f"{row.name}-{_row_key(*key)}.npy"
+    side = path.with_suffix("")  # the row's side outputs (e.g. a baseline's training log), kept with its videos
+    side.mkdir(parents=True, exist_ok=True)
+    videos = cached_array(path, lambda: row.generate(replace(inputs, plots=side)))
+    inputs.plots.mkdir(parents=True, exist_ok=True)
+    for kept in sorted(side.iterdir()):  # into this run's plots, whether the videos were made now or reused
+        shutil.copy2(kept, inputs.plots / kept.name)
+    return videos
 
 
 def record_skipped(row: Row, note: str, paths: EvaluatePaths, table: Table) -> None:
